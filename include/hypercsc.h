@@ -1,0 +1,15 @@
+/* hypercsc — convolutional sparse coding and deep unrolling for
+ * hyperspectral scenes, distributed with MPI.  Umbrella header. */
+#ifndef HYPERCSC_H
+#define HYPERCSC_H
+
+#include "hcsc/error.h"
+#include "hcsc/log.h"
+#include "hcsc/timer.h"
+#include "hcsc/progress.h"
+#include "hcsc/rng.h"
+#include "hcsc/grid.h"
+#include "hcsc/meta.h"
+#include "hcsc/scene.h"
+
+#endif

@@ -1,0 +1,2 @@
+# src/cli: the hypercsc program
+hypercsc_SOURCES += src/cli/main.c

@@ -1,0 +1,31 @@
+# Tests: every MPI test program tests/t_X (or shell test tests/X.sh) is run
+# through tests/mpirun.sh at several rank counts.  A test "tests/NAME.npN"
+# is a stub generated here; the wrapper derives the program and the rank
+# count from its name.  Test groups add to MPI_TESTS in their fragments.
+TEST_EXTENSIONS = .np1 .np2 .np3 .np4
+NP1_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/mpirun.sh 1
+NP2_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/mpirun.sh 2
+NP3_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/mpirun.sh 3
+NP4_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/mpirun.sh 4
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	srcdir='$(abs_srcdir)'; MPIEXEC='$(MPIEXEC)'; \
+	HCSC='$(abs_top_builddir)/hypercsc'; \
+	export top_srcdir top_builddir srcdir MPIEXEC HCSC;
+
+# Helpers shared by test programs.
+check_LTLIBRARIES = tests/libhcsctest.la
+tests_libhcsctest_la_SOURCES = tests/testutil.c tests/testutil.h
+LDADD = tests/libhcsctest.la libhypercsc.la
+
+EXTRA_DIST += tests/mpirun.sh tests/common.sh
+
+include tests/grid.mk
+include tests/io.mk
+include tests/eval.mk
+include tests/cli.mk
+
+TESTS = $(MPI_TESTS)
+CLEANFILES += $(MPI_TESTS)
+$(MPI_TESTS): Makefile
+	$(AM_V_GEN)mkdir -p $(@D) && echo '# test stub: see tests/mpirun.sh' > $@

@@ -1,0 +1,90 @@
+/* hypercsc — test helpers: failures are counted per rank and reduced into
+ * one verdict so that every rank exits with the same code. */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hypercsc.h"
+#include "testutil.h"
+
+int test_failures = 0;
+static int rank_ = 0, size_ = 1;
+
+void test_init(int *argc, char ***argv)
+{
+  MPI_Init(argc, argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  hcsc_log_init(MPI_COMM_WORLD, HCSC_LOG_WARN);
+}
+
+int test_rank(void) { return rank_; }
+int test_size(void) { return size_; }
+
+void test_fail_at(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "%s:%d: rank %d: check failed: %s: %s\n", file, line, rank_, cond, msg);
+  fflush(stderr);
+  test_failures++;
+}
+
+void test_fail_call(const char *file, int line, const char *expr, int rc)
+{
+  fprintf(stderr, "%s:%d: rank %d: %s returned %d (%s): %s\n", file, line, rank_, expr, rc,
+          hcsc_errname(rc), hcsc_error_message());
+  fflush(stderr);
+  test_failures++;
+}
+
+int test_near(double a, double b, double tol)
+{
+  if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+  double s = fabs(b) > 1 ? fabs(b) : 1;
+  return fabs(a - b) <= tol * s;
+}
+
+int test_finish(const char *name)
+{
+  int total = 0;
+  MPI_Allreduce(&test_failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  if (rank_ == 0) {
+    if (total)
+      printf("%s: FAIL (%d failed checks over %d ranks)\n", name, total, size_);
+    else
+      printf("%s: PASS at %d rank%s\n", name, size_, size_ > 1 ? "s" : "");
+  }
+  MPI_Finalize();
+  return total ? 1 : 0;
+}
+
+int test_skip(const char *reason)
+{
+  if (rank_ == 0) printf("SKIP: %s\n", reason);
+  MPI_Finalize();
+  return TEST_SKIP;
+}
+
+const char *test_data_dir(void)
+{
+  static char buf[4096];
+  const char *d = getenv("HCSC_DATA");
+  struct stat st;
+  if (!d) return NULL;
+  snprintf(buf, sizeof buf, "%s/hsi", d);
+  if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+  return buf;
+}
+
+const char *test_tmp_dir(void)
+{
+  const char *d = getenv("HCSC_TMP");
+  return d && *d ? d : ".";
+}

@@ -1,0 +1,50 @@
+/* hypercsc — helpers for the self-checking MPI test programs. */
+#ifndef HCSC_TESTUTIL_H
+#define HCSC_TESTUTIL_H
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Exit codes of automake's parallel harness. */
+#define TEST_PASS 0
+#define TEST_SKIP 77
+#define TEST_HARD 99
+
+/* Each check that fails prints "file:line: rank R: message" and counts a
+ * failure on this rank; test_finish() reduces the counts over all ranks. */
+extern int test_failures;
+
+#define TEST_ASSERT(cond, ...)                                            \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      test_fail_at(__FILE__, __LINE__, #cond, __VA_ARGS__);               \
+    }                                                                     \
+  } while (0)
+
+/* Check a library call returns 0; on failure print the recorded message. */
+#define TEST_OK(expr)                                                     \
+  do {                                                                    \
+    int test_rc_ = (expr);                                                \
+    if (test_rc_ != 0) test_fail_call(__FILE__, __LINE__, #expr, test_rc_); \
+  } while (0)
+
+/* |a - b| <= tol * max(1, |b|) */
+#define TEST_NEAR(a, b, tol) \
+  TEST_ASSERT(test_near((double)(a), (double)(b), (tol)), "%s = %.9g, expected %.9g (tol %g)", #a, (double)(a), (double)(b), (double)(tol))
+
+void test_init(int *argc, char ***argv);
+void test_fail_at(const char *file, int line, const char *cond, const char *fmt, ...);
+void test_fail_call(const char *file, int line, const char *expr, int rc);
+int test_near(double a, double b, double tol);
+/* Reduce failures over MPI_COMM_WORLD, print one verdict on rank 0,
+ * finalize MPI and return the exit code for main(). */
+int test_finish(const char *name);
+/* Skip (77) on every rank, with a reason printed on rank 0. */
+int test_skip(const char *reason);
+/* Directory of the shared scenes (HCSC_DATA/hsi), or NULL if absent. */
+const char *test_data_dir(void);
+/* Scratch directory for this test (HCSC_TMP, else "."). */
+const char *test_tmp_dir(void);
+int test_rank(void);
+int test_size(void);
+#endif
