@@ -1,0 +1,71 @@
+/* hypercsc — private interfaces between the I/O files of src/io.
+ *
+ *   scene.c        open/read dispatch, hcsc_scene_write dispatch (temporary
+ *                  directory, error agreement, rename), hcsc_output_check
+ *   gdal_meta.c    metadata <-> GDAL dataset (both directions), GDAL init
+ *   gdal_read.c    windowed GDAL reads
+ *   envi_write.c   ENVI: header by GDAL, raw file by collective MPI-IO
+ *   gtiff_write.c  GeoTIFF writer (rank 0 writes strips the owners send)
+ *   netcdf.c       PnetCDF probe/read/write
+ *   dtype.c, meta.c  data types and hcsc_meta helpers
+ *
+ * Format writers are called by hcsc_scene_write with a path inside a
+ * temporary directory; they return a local error code (the dispatcher
+ * agrees it over the grid's comm and removes the temporary directory on
+ * failure).  Each writer is collective on the grid's comm and must not
+ * leave any rank inside a collective when another rank fails: check
+ * local conditions first and agree (hcsc_error_agree) before collectives. */
+#ifndef HCSC_IO_IMPL_H
+#define HCSC_IO_IMPL_H
+
+#include <gdal.h>
+
+#include "hcsc/grid.h"
+#include "hcsc/meta.h"
+#include "hcsc/scene.h"
+
+/* Register GDAL drivers once, set a per-rank block cache size and install an
+ * error handler that keeps GDAL's last message for our error text (GDAL
+ * otherwise prints to stderr on every rank).  Not collective. */
+void hcsc_io_gdal_init(void);
+/* GDAL's last error message ("" if none). */
+const char *hcsc_io_gdal_last_error(void);
+/* GDALDataType <-> hcsc_dtype; unsupported GDAL types give HCSC_DT_NONE. */
+hcsc_dtype hcsc_io_dtype_from_gdal(GDALDataType t);
+GDALDataType hcsc_io_dtype_to_gdal(hcsc_dtype t);
+
+/* Fill m from an open GDAL dataset: sizes, type, geotransform, CRS WKT,
+ * wavelengths/fwhm/units/bbl (per band "wavelength" items and the "ENVI"
+ * domain), band names (descriptions), nodata, scale/offset, description.
+ * Not collective. */
+int hcsc_io_gdal_get_meta(GDALDatasetH ds, const char *path, hcsc_meta *m);
+/* Write m's georeferencing, spectral metadata, band names and nodata to a
+ * dataset being created, in the form the driver keeps (the ENVI domain for
+ * ENVI, band metadata items for GeoTIFF).  Not collective. */
+int hcsc_io_gdal_set_meta(GDALDatasetH ds, const hcsc_meta *m);
+
+/* Windowed read of bands/rows/cols of a GDAL raster into a float32 tile
+ * interior.  Not collective (each rank opens the file read-only). */
+int hcsc_io_gdal_read(const char *path, const hcsc_meta *m, const hcsc_selection *sel,
+                      const hcsc_grid *g, hcsc_tile *tile);
+
+/* NetCDF (PnetCDF).  probe: open on MPI_COMM_SELF (rank 0 only) and fill
+ * m.  read: collective on the grid's comm, each rank its own box.  write:
+ * create a CF-1.8 CDF-5 file at path.  */
+int hcsc_io_nc_probe(const char *path, hcsc_meta *m);
+int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *sel,
+                    const hcsc_grid *g, hcsc_tile *tile);
+int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
+                     const hcsc_tile *tile, hcsc_dtype dtype);
+
+/* ENVI and GeoTIFF writers (see above). */
+int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
+                       const hcsc_tile *tile, hcsc_dtype dtype);
+int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
+                        const hcsc_tile *tile, hcsc_dtype dtype, const char *compress);
+
+/* Map a tile band index (0..box.nb-1 of the grid box) to the file band of a
+ * selection (sel->bands or identity) and the window offsets. */
+int64_t hcsc_io_sel_band(const hcsc_selection *sel, int64_t b);
+
+#endif
