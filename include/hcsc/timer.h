@@ -35,6 +35,9 @@ double hcsc_timer_seconds(hcsc_phase p);
 void hcsc_timer_add_bytes(hcsc_phase p, double bytes);
 double hcsc_timer_bytes(hcsc_phase p);
 
+/* Peak resident memory of this process in bytes (getrusage).  Not collective. */
+double hcsc_peak_rss_bytes(void);
+
 /* Print min/mean/max seconds and bytes per phase over comm on rank 0, as an
  * aligned table (json = 0) or a JSON object (json = 1).  Collective. */
 int hcsc_timers_report(MPI_Comm comm, FILE *f, int json);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "hcsc/error.h"
 #include "hcsc/timer.h"
@@ -42,6 +43,13 @@ double hcsc_timer_seconds(hcsc_phase p)
 void hcsc_timer_add_bytes(hcsc_phase p, double b) { bytes[p] += b; }
 double hcsc_timer_bytes(hcsc_phase p) { return bytes[p]; }
 
+double hcsc_peak_rss_bytes(void)
+{
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (double)ru.ru_maxrss * 1024.0; /* Linux reports KiB */
+}
+
 int hcsc_timers_report(MPI_Comm comm, FILE *f, int json)
 {
   double t[HCSC_NPHASES], tmin[HCSC_NPHASES], tmax[HCSC_NPHASES], tsum[HCSC_NPHASES];
@@ -54,13 +62,16 @@ int hcsc_timers_report(MPI_Comm comm, FILE *f, int json)
   MPI_Reduce(t, tmax, HCSC_NPHASES, MPI_DOUBLE, MPI_MAX, 0, comm);
   MPI_Reduce(t, tsum, HCSC_NPHASES, MPI_DOUBLE, MPI_SUM, 0, comm);
   MPI_Reduce(bytes, bsum, HCSC_NPHASES, MPI_DOUBLE, MPI_SUM, 0, comm);
+  double rss = hcsc_peak_rss_bytes(), rss_min, rss_max;
+  MPI_Reduce(&rss, &rss_min, 1, MPI_DOUBLE, MPI_MIN, 0, comm);
+  MPI_Reduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
   if (rank != 0) return HCSC_SUCCESS;
   if (json) {
     fprintf(f, "{\"ranks\": %d, \"phases\": {", size);
     for (int i = 0; i < HCSC_NPHASES; i++)
       fprintf(f, "%s\"%s\": {\"min_s\": %.6f, \"mean_s\": %.6f, \"max_s\": %.6f, \"bytes\": %.0f}",
               i ? ", " : "", names[i], tmin[i], tsum[i] / size, tmax[i], bsum[i]);
-    fprintf(f, "}}\n");
+    fprintf(f, "}, \"peak_rss_bytes\": {\"min\": %.0f, \"max\": %.0f}}\n", rss_min, rss_max);
   } else {
     fprintf(f, "timings over %d rank%s (seconds; bytes summed over ranks)\n", size,
             size > 1 ? "s" : "");
@@ -68,6 +79,8 @@ int hcsc_timers_report(MPI_Comm comm, FILE *f, int json)
     for (int i = 0; i < HCSC_NPHASES; i++)
       fprintf(f, "  %-10s %10.4f %10.4f %10.4f %14.0f\n", names[i], tmin[i], tsum[i] / size,
               tmax[i], bsum[i]);
+    fprintf(f, "  peak memory per rank: min %.1f MiB, max %.1f MiB\n", rss_min / 1048576.0,
+            rss_max / 1048576.0);
   }
   fflush(f);
   return HCSC_SUCCESS;

@@ -1,0 +1,91 @@
+#!/bin/sh
+# hypercsc quick start: install what is missing (Debian 12, as root), build,
+# then run the demo or the whole test suite.
+#   ./quickstart.sh demo   synth -> noise -> eval on several ranks
+#   ./quickstart.sh test   make check at 1, 2, 3 and 4 ranks; prints "N passed, N failed"
+# Environment: HCSC_NO_INSTALL=1 skips apt-get; BUILD_DIR (default build);
+# CONFIGURE_FLAGS (default --enable-werror); NP (demo ranks, default 2).
+set -eu
+cd "$(dirname "$0")"
+what=${1:-demo}
+BUILD_DIR=${BUILD_DIR:-build}
+CONFIGURE_FLAGS=${CONFIGURE_FLAGS:---enable-werror}
+PACKAGES="gcc make autoconf automake libtool pkgconf openmpi-bin libopenmpi-dev libpnetcdf-dev
+pnetcdf-bin libgdal-dev gdal-bin libscalapack-openmpi-dev libopenblas-dev libfftw3-dev libcmocka-dev"
+
+install_packages() {
+  [ "${HCSC_NO_INSTALL:-0}" = 1 ] && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "quickstart: no apt-get; install these Debian packages by hand: $PACKAGES" >&2
+    return 0
+  fi
+  SUDO=
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "quickstart: installing build dependencies (apt-get)"
+  $SUDO apt-get update -q >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    -o DPkg::Lock::Timeout=600 $PACKAGES >/dev/null
+}
+
+build() {
+  [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
+  mkdir -p "$BUILD_DIR"
+  if [ ! -f "$BUILD_DIR/Makefile" ]; then
+    # shellcheck disable=SC2086
+    (cd "$BUILD_DIR" && ../configure -q $CONFIGURE_FLAGS)
+  fi
+  make -C "$BUILD_DIR" -j"$(nproc)" >/dev/null
+}
+
+mpi_env() {
+  # What Open MPI needs to run as root and with more ranks than cores.
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+  OPENBLAS_NUM_THREADS=1
+  export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_rmaps_base_oversubscribe \
+    OMPI_MCA_btl_vader_single_copy_mechanism OPENBLAS_NUM_THREADS
+}
+
+case $what in
+demo)
+  install_packages
+  build
+  mpi_env
+  NP=${NP:-2}
+  H=$BUILD_DIR/hypercsc
+  out=$BUILD_DIR/demo
+  mkdir -p "$out"
+  run="mpiexec --oversubscribe -n $NP $H"
+  echo "== synthetic 256 x 256 x 64 scene on $NP ranks"
+  $run synth -o "$out/clean.tif" --size 256x256x64 --seed 1 --force
+  echo "== Gaussian noise, sigma 30 (0-255 scale)"
+  $run noise "$out/clean.tif" "$out/noisy.tif" --model gaussian:30 --seed 7 --force
+  echo "== quality of the noisy scene against the clean one"
+  $run eval "$out/clean.tif" "$out/noisy.tif"
+  echo "demo outputs in $out/"
+  ;;
+test)
+  install_packages
+  build
+  set +e
+  make -C "$BUILD_DIR" -j"$(nproc)" check >"$BUILD_DIR/check.out" 2>&1
+  rc=$?
+  set -e
+  grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS|XFAIL):' "$BUILD_DIR/check.out" || true
+  log=$BUILD_DIR/test-suite.log
+  count() { sed -n "s/^# $1: *//p" "$log" 2>/dev/null | head -n 1; }
+  pass=$(count PASS); fail=$(count FAIL); error=$(count ERROR); xpass=$(count XPASS); skip=$(count SKIP)
+  pass=${pass:-0}; fail=$(( ${fail:-0} + ${error:-0} + ${xpass:-0} )); skip=${skip:-0}
+  if [ "$rc" -ne 0 ]; then
+    [ -f "$log" ] && sed -n '/^FAIL\|^ERROR/,+30p' "$log" | head -n 200
+    [ "$fail" -eq 0 ] && { tail -n 40 "$BUILD_DIR/check.out"; fail=1; }
+  fi
+  echo "$pass passed, $fail failed, $skip skipped"
+  [ "$fail" -eq 0 ] && [ "$rc" -eq 0 ]
+  ;;
+*)
+  echo "usage: $0 demo|test" >&2
+  exit 2
+  ;;
+esac
