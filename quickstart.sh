@@ -56,7 +56,7 @@ demo)
   H=$BUILD_DIR/hypercsc
   out=$BUILD_DIR/demo
   mkdir -p "$out"
-  run="mpiexec --oversubscribe -n $NP $H"
+  run="mpiexec -q --oversubscribe -n $NP $H"
   echo "== synthetic 256 x 256 x 64 scene on $NP ranks"
   $run synth -o "$out/clean.tif" --size 256x256x64 --seed 1 --force
   echo "== Gaussian noise, sigma 30 (0-255 scale)"

@@ -24,7 +24,7 @@ export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM \
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${HCSC_DATA:=$top_srcdir/../shared/data}"
 HCSC_NP=$np
-HCSC_MPIRUN="$MPIEXEC --oversubscribe -n $np"
+HCSC_MPIRUN="$MPIEXEC -q --oversubscribe -n $np"
 export HCSC_DATA HCSC_NP HCSC_MPIRUN
 limit=${HCSC_TEST_TIMEOUT:-600}
 # Each test gets its own scratch directory in the build tree.
