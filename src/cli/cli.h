@@ -44,7 +44,7 @@ typedef struct {
   const char *summary;  /* one line */
   const char *details;  /* paragraph printed by --help, may be NULL */
   int min_pos, max_pos; /* positional argument counts (max -1: unbounded) */
-} hcsc_cmd_info;
+} hcsc_cmd_desc;
 
 /* Parse argv (argv[0] is the command name) against opts (terminated by an
  * entry with name NULL) plus the common options.  Positional arguments are
@@ -52,11 +52,11 @@ typedef struct {
  * 1 when --help was printed (exit 0), or HCSC_EINVAL after printing a
  * one-line error on rank 0 (exit 2).  Every rank parses the same argv, so
  * no communication is needed.  Not collective. */
-int hcsc_cli_parse(hcsc_cli *cli, const hcsc_cmd_info *info, const hcsc_opt *opts, int argc,
+int hcsc_cli_parse(hcsc_cli *cli, const hcsc_cmd_desc *info, const hcsc_opt *opts, int argc,
                    char **argv, char ***pos, int *npos);
 
 /* Print the usage of a command on rank 0. */
-void hcsc_cli_usage(const hcsc_cli *cli, const hcsc_cmd_info *info, const hcsc_opt *opts,
+void hcsc_cli_usage(const hcsc_cli *cli, const hcsc_cmd_desc *info, const hcsc_opt *opts,
                     FILE *f);
 
 /* Parse "b0-b1,b2,..." (1-based, as users count bands) into a malloc'ed
