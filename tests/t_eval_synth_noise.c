@@ -37,6 +37,12 @@ static int tile_matches(const hcsc_tile *t, const float *scene, int64_t H, int64
   return 1;
 }
 
+static hcsc_box all_box(int64_t B, int64_t H, int64_t W)
+{
+  hcsc_box b = {0, B, 0, H, 0, W};
+  return b;
+}
+
 static void decompositions(void)
 {
   const int rank = test_rank(), size = test_size();
@@ -67,7 +73,7 @@ static void decompositions(void)
     /* Also every single-rank box split into 2 x 3 boxes filled separately. */
     if (mi < 0)
       for (int i = 0; i < 6; i++) {
-        hcsc_box box;
+        hcsc_box box = all_box(B, H, W);
         tu_box(B, H, W, 1, 2, 3, i, &box);
         hcsc_tile t;
         hcsc_synth_opts so;
