@@ -11,5 +11,9 @@
 #include "hcsc/grid.h"
 #include "hcsc/meta.h"
 #include "hcsc/scene.h"
+#include "hcsc/synth.h"
+#include "hcsc/noise.h"
+#include "hcsc/metrics.h"
+#include "hcsc/stats.h"
 
 #endif

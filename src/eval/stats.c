@@ -1,0 +1,227 @@
+/* hypercsc — per-band statistics and exact distributed medians
+ * (see include/hcsc/stats.h). */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hcsc/error.h"
+#include "hcsc/stats.h"
+#include "hcsc/timer.h"
+
+void hcsc_stats_free(hcsc_stats *s)
+{
+  if (!s) return;
+  free(s->min);
+  free(s->max);
+  free(s->mean);
+  free(s->std);
+  free(s->noise);
+  free(s->count);
+  free(s->npairs);
+  memset(s, 0, sizeof *s);
+}
+
+/* Order-preserving map of doubles (no NaN) to unsigned 64-bit keys:
+ * negative numbers have all bits flipped, non-negative ones the sign set. */
+static uint64_t key_of(double d)
+{
+  uint64_t u;
+  memcpy(&u, &d, sizeof u);
+  return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+}
+
+static double value_of(uint64_t k)
+{
+  uint64_t u = (k >> 63) ? k & ~(UINT64_C(1) << 63) : ~k;
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+int hcsc_stats_select(MPI_Comm comm, int nsets, double *const *v, const int64_t *n,
+                      const int64_t *k, double *out)
+{
+  int err = 0;
+  int64_t *hist = NULL, *rem = NULL;
+  uint64_t *prefix = NULL;
+  HCSC_CALLOC(hist, (int64_t)nsets * 256);
+  HCSC_CALLOC(rem, nsets);
+  HCSC_CALLOC(prefix, nsets);
+  if ((int64_t)nsets * 256 > INT32_MAX) HCSC_FAIL(HCSC_ESIZE, "selection: too many sets (%d)", nsets);
+cleanup:
+  err = hcsc_error_agree(comm, err);
+  if (err) goto done;
+  for (int i = 0; i < nsets; i++) rem[i] = k[i];
+  for (int pass = 0; pass < 8; pass++) {
+    const int shift = 56 - 8 * pass;
+    const uint64_t mask = pass == 0 ? 0 : ~UINT64_C(0) << (shift + 8);
+    memset(hist, 0, (size_t)nsets * 256 * sizeof *hist);
+    for (int i = 0; i < nsets; i++) {
+      if (k[i] < 0) continue;
+      int64_t *h = hist + (int64_t)i * 256;
+      for (int64_t j = 0; j < n[i]; j++) {
+        uint64_t key = key_of(v[i][j]);
+        if ((key & mask) == prefix[i]) h[(key >> shift) & 255]++;
+      }
+    }
+    hcsc_timer_start(HCSC_PHASE_REDUCE);
+    hcsc_timer_add_bytes(HCSC_PHASE_REDUCE, (double)nsets * 256 * sizeof *hist);
+    int mpierr = MPI_Allreduce(MPI_IN_PLACE, hist, nsets * 256, MPI_INT64_T, MPI_SUM, comm);
+    hcsc_timer_stop(HCSC_PHASE_REDUCE);
+    if (mpierr != MPI_SUCCESS) {
+      err = hcsc_error_mpi(mpierr, __FILE__, __LINE__, "MPI_Allreduce (selection histogram)");
+      break;
+    }
+    for (int i = 0; i < nsets; i++) {
+      if (k[i] < 0) continue;
+      const int64_t *h = hist + (int64_t)i * 256;
+      int64_t below = 0;
+      int d = 0;
+      while (d < 255 && rem[i] >= below + h[d]) below += h[d++];
+      prefix[i] |= (uint64_t)d << shift;
+      rem[i] -= below;
+    }
+  }
+  for (int i = 0; i < nsets; i++) out[i] = k[i] < 0 ? NAN : value_of(prefix[i]);
+  err = hcsc_error_agree(comm, err);
+done:
+  free(hist);
+  free(rem);
+  free(prefix);
+  return err;
+}
+
+int hcsc_stats_compute(MPI_Comm comm, const hcsc_tile *t, int64_t bands_total, int64_t cols_total,
+                       int noise, hcsc_stats *out)
+{
+  int err = 0;
+  const hcsc_box *bx = &t->box;
+  const int64_t B = bands_total, nb = bx->nb, nr = bx->nr, nc = bx->nc;
+  double *acc = NULL, *ext = NULL, *sel = NULL, **dv = NULL;
+  int64_t *dn = NULL, *kk = NULL;
+  memset(out, 0, sizeof *out);
+  if (B < 1 || bx->b0 < 0 || bx->b0 + nb > B || t->nchan != nb || bx->c0 + nc > cols_total)
+    HCSC_FAIL(HCSC_ERANGE, "statistics: tile (bands %lld+%lld, cols %lld+%lld, %lld channels) does "
+              "not fit a scene of %lld bands and %lld columns", (long long)bx->b0, (long long)nb,
+              (long long)bx->c0, (long long)nc, (long long)t->nchan, (long long)B,
+              (long long)cols_total);
+  out->bands = B;
+  HCSC_CALLOC(out->min, B);
+  HCSC_CALLOC(out->max, B);
+  HCSC_CALLOC(out->mean, B);
+  HCSC_CALLOC(out->std, B);
+  HCSC_CALLOC(out->noise, B);
+  HCSC_CALLOC(out->count, B);
+  HCSC_CALLOC(out->npairs, B);
+  HCSC_CALLOC(acc, 3 * B);  /* sum, count, pairs; later sum of squared deviations */
+  HCSC_CALLOC(ext, 2 * B);  /* -min, max */
+  HCSC_CALLOC(dv, 2 * B);
+  HCSC_CALLOC(dn, 2 * B);
+  HCSC_CALLOC(kk, 2 * B);
+  HCSC_CALLOC(sel, 2 * B);
+  if (noise)
+    for (int64_t b = 0; b < nb; b++) HCSC_CALLOC(dv[bx->b0 + b], nr * nc);
+cleanup:
+  err = hcsc_error_agree(comm, err);
+  if (err) goto done;
+
+  hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  for (int64_t b = 0; b < 2 * B; b++) ext[b] = -INFINITY;
+  const double inv_sqrt2 = 0.70710678118654752440;
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t gb = bx->b0 + b;
+    double s = 0, n = 0, lo = INFINITY, hi = -INFINITY;
+    int64_t np = 0;
+    /* The right neighbour of the last column comes from the halo, unless
+     * it is outside the scene. */
+    const int use_halo = t->halo >= 1 && bx->c0 + nc < cols_total;
+    for (int64_t r = 0; r < nr; r++) {
+      const float *row = &HCSC_TILE_AT(t, b, r, 0);
+      for (int64_t c = 0; c < nc; c++) {
+        double x = row[c];
+        if (isnan(x)) continue;
+        s += x;
+        n += 1;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+        if (noise && (c + 1 < nc || (c + 1 == nc && use_halo)) && !isnan(row[c + 1]))
+          dv[gb][np++] = (x - (double)row[c + 1]) * inv_sqrt2;
+      }
+    }
+    acc[gb] = s, acc[B + gb] = n, acc[2 * B + gb] = (double)np;
+    ext[gb] = -lo, ext[B + gb] = hi;
+    dn[gb] = np;
+  }
+  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+  hcsc_timer_start(HCSC_PHASE_REDUCE);
+  HCSC_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, (int)(3 * B), MPI_DOUBLE, MPI_SUM, comm));
+  HCSC_MPI(MPI_Allreduce(MPI_IN_PLACE, ext, (int)(2 * B), MPI_DOUBLE, MPI_MAX, comm));
+  hcsc_timer_stop(HCSC_PHASE_REDUCE);
+  for (int64_t b = 0; b < B; b++) {
+    out->count[b] = (int64_t)acc[B + b];
+    out->npairs[b] = (int64_t)acc[2 * B + b];
+    if (out->count[b] == 0) {
+      out->min[b] = out->max[b] = out->mean[b] = out->std[b] = NAN;
+      continue;
+    }
+    out->min[b] = -ext[b];
+    out->max[b] = ext[B + b];
+    out->mean[b] = acc[b] / acc[B + b];
+  }
+  /* Second pass: deviations from the global mean (no cancellation). */
+  memset(acc, 0, (size_t)B * sizeof *acc);
+  for (int64_t b = 0; b < nb; b++) {
+    const int64_t gb = bx->b0 + b;
+    double s = 0, mu = out->mean[gb];
+    for (int64_t r = 0; r < nr; r++) {
+      const float *row = &HCSC_TILE_AT(t, b, r, 0);
+      for (int64_t c = 0; c < nc; c++)
+        if (!isnan(row[c])) s += (row[c] - mu) * (row[c] - mu);
+    }
+    acc[gb] = s;
+  }
+  hcsc_timer_start(HCSC_PHASE_REDUCE);
+  HCSC_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, (int)B, MPI_DOUBLE, MPI_SUM, comm));
+  hcsc_timer_stop(HCSC_PHASE_REDUCE);
+  for (int64_t b = 0; b < B; b++)
+    out->std[b] = out->count[b] ? sqrt(acc[b] / (double)out->count[b]) : NAN;
+
+  if (!noise) {
+    for (int64_t b = 0; b < B; b++) out->noise[b] = NAN;
+    goto done;
+  }
+  /* Median of d: the two middle order statistics (sets 0..B-1 low, B..2B-1
+   * high), then the same on |d - median|. */
+  for (int64_t b = 0; b < B; b++) {
+    int64_t N = out->npairs[b];
+    dv[B + b] = dv[b];
+    dn[B + b] = dn[b];
+    kk[b] = N >= 2 ? (N - 1) / 2 : -1;
+    kk[B + b] = N >= 2 ? N / 2 : -1;
+  }
+  for (int step = 0; step < 2; step++) {
+    HCSC_CHECK(hcsc_stats_select(comm, (int)(2 * B), dv, dn, kk, sel));
+    for (int64_t b = 0; b < B; b++) {
+      double med = 0.5 * (sel[b] + sel[B + b]);
+      if (step == 1) {
+        out->noise[b] = 1.4826 * med;
+        continue;
+      }
+      if (dv[b])
+        for (int64_t j = 0; j < dn[b]; j++) dv[b][j] = fabs(dv[b][j] - med);
+    }
+  }
+done:
+  if (dv)
+    for (int64_t b = 0; b < B; b++) free(dv[b]);
+  free(dv);
+  free(dn);
+  free(kk);
+  free(sel);
+  free(acc);
+  free(ext);
+  if (err) hcsc_stats_free(out);
+  return err;
+}
