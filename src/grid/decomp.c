@@ -75,7 +75,11 @@ int hcsc_grid_parse(const char *spec, int dims[3])
   const char *p = spec;
   if (!spec || !dims) HCSC_FAIL(HCSC_EINVAL, "grid spec: no spec given");
   for (;;) {
-    if (n == 3 || parse_field(&p, &v[n]) != 0) break;
+    /* Each field, including one after a separator, must be present. */
+    if (n == 3 || parse_field(&p, &v[n]) != 0) {
+      n = -1;
+      break;
+    }
     n++;
     if (*p == '\0') break;
     if (*p != 'x' && *p != 'X') {
@@ -84,7 +88,7 @@ int hcsc_grid_parse(const char *spec, int dims[3])
     }
     p++;
   }
-  if (*p != '\0' || n < 2 || n > 3)
+  if (n < 2)
     HCSC_FAIL(HCSC_EINVAL,
               "invalid grid spec '%s': expected GxPxQ or PxQ (bands x rows x cols, "
               "non-negative integers, 0 = choose)",

@@ -349,8 +349,10 @@ int hcsc_halo_end(hcsc_halo *h, hcsc_tile *t)
   h->active = 0;
   HCSC_MPI(MPI_Waitall(h->nreq, h->reqs, MPI_STATUSES_IGNORE));
   HCSC_CHECK(tile_matches(h, t));
-  for (int i = 0; i < h->npeer; i++)
-    if (h->peers[i].recv.n) move_blocks(&h->peers[i].recv, t, h->recvbuf + h->peers[i].recv_off, UNPACK);
+  for (int i = 0; i < h->npeer; i++) {
+    const peer *pe = &h->peers[i];
+    if (pe->recv.n) move_blocks(&pe->recv, t, h->recvbuf + pe->recv_off, UNPACK);
+  }
   move_blocks(&h->local, t, NULL, COPY);
 cleanup:
   hcsc_timer_stop(HCSC_PHASE_HALO);
