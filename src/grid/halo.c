@@ -327,11 +327,12 @@ int hcsc_halo_begin(hcsc_halo *h, hcsc_tile *t)
     bytes += (double)count * sizeof(float);
   }
   hcsc_timer_add_bytes(HCSC_PHASE_HALO, bytes);
-  h->active = 1;
   if (bad) {
-    h->active = 0;
+    /* Complete the messages now: the caller will not call end. */
     HCSC_MPI(MPI_Waitall(h->nreq, h->reqs, MPI_STATUSES_IGNORE));
     err = bad;
+  } else {
+    h->active = 1;
   }
 cleanup:
   hcsc_timer_stop(HCSC_PHASE_HALO);
