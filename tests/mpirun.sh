@@ -6,8 +6,14 @@
 # hypercsc through $HCSC_MPIRUN itself).  Adds --oversubscribe and what Open
 # MPI needs to run as root; a test that outlives HCSC_TEST_TIMEOUT seconds
 # (default 600) is killed and fails, so a hang never stalls CI.
-np=$1
-stub=$2
+#   mpirun.sh tests/NAME.npN      (the rank count is read from the name)
+if [ $# -eq 1 ]; then
+  stub=$1
+  np=${stub##*.np}
+else
+  np=$1
+  stub=$2
+fi
 name=${stub%.np[0-9]*}
 base=$(basename "$name")
 OMPI_ALLOW_RUN_AS_ROOT=1
