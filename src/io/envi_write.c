@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,6 +29,34 @@ static int mpiio_error(int mpierr, const char *path, const char *call)
   if (MPI_Error_string(mpierr, buf, &len) != MPI_SUCCESS) buf[0] = '\0';
   int code = (cls == MPI_ERR_NO_SPACE || cls == MPI_ERR_QUOTA) ? HCSC_ENOSPC : HCSC_EIO;
   return HCSC_ERR(code, "%s: %s failed: %s", path, call, buf);
+}
+
+/* GDAL 3.6 writes "description = {FILE}" with the (temporary) file name:
+ * replace it with the base name so no header names a temporary path. */
+static void fix_header_description(const char *path)
+{
+  char hdr[4200], *text = NULL;
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.');
+  FILE *f = NULL;
+  snprintf(hdr, sizeof hdr, "%.*s.hdr", (int)(dot ? dot - path : (long)strlen(path)), path);
+  if (!(f = fopen(hdr, "rb"))) return;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  if (n > 0 && (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
+    text[n] = '\0';
+    fclose(f);
+    f = NULL;
+    char *p = strstr(text, path);
+    if (p && (f = fopen(hdr, "wb"))) {
+      fwrite(text, 1, (size_t)(p - text), f);
+      fputs(base, f);
+      fputs(p + strlen(path), f);
+    }
+  }
+  if (f) fclose(f);
+  free(text);
 }
 
 /* Rank 0: create the header and a raw file of the exact final size with
@@ -63,6 +92,7 @@ static int create_envi(const char *path, const hcsc_meta *m, hcsc_dtype dtype)
       HCSC_FAIL(HCSC_ENOSPC, "%s: writing the header failed: %s", path, strerror(errno));
     HCSC_FAIL(HCSC_EGDAL, "%s: writing the header failed: %s", path, hcsc_io_gdal_last_error());
   }
+  fix_header_description(path);
   off_t total = (off_t)(m->bands * m->rows * m->cols * (int64_t)hcsc_dtype_size(dtype));
   fd = open(path, O_WRONLY);
   if (fd < 0) {

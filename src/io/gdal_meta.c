@@ -259,13 +259,13 @@ int hcsc_io_gdal_set_meta(GDALDatasetH ds, const hcsc_meta *m)
       GDALSetMetadataItem(ds, "bbl", list, "ENVI");
     }
     if (m->wavelength_units) GDALSetMetadataItem(ds, "wavelength_units", m->wavelength_units, "ENVI");
-    if (m->description) {
-      free(list);
-      size_t n = strlen(m->description) + 3;
-      if (!(list = malloc(n))) HCSC_FAIL(HCSC_ENOMEM, "out of memory");
-      snprintf(list, n, "{%s}", m->description);
-      GDALSetMetadataItem(ds, "description", list, "ENVI");
-    }
+    /* Without one, GDAL would write the (temporary) file name. */
+    const char *desc = m->description ? m->description : "written by hypercsc";
+    free(list);
+    size_t n = strlen(desc) + 3;
+    if (!(list = malloc(n))) HCSC_FAIL(HCSC_ENOMEM, "out of memory");
+    snprintf(list, n, "{%s}", desc);
+    GDALSetMetadataItem(ds, "description", desc, NULL);
   } else {
     char buf[64];
     for (int b = 1; b <= nb; b++) {
