@@ -1,0 +1,221 @@
+/* hypercsc — ENVI output: GDAL writes the header, all ranks write the raw
+ * band-sequential file with one collective MPI-IO subarray write. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cpl_string.h>
+#include <gdal.h>
+
+#include "hcsc/error.h"
+#include "hcsc/timer.h"
+#include "io/io_impl.h"
+
+/* Wrap an MPI-IO error: keep MPI's text, and report a full disk or a file
+ * size limit as HCSC_ENOSPC naming the file. */
+static int mpiio_error(int mpierr, const char *path, const char *call)
+{
+  char buf[MPI_MAX_ERROR_STRING];
+  int len = 0, cls = 0;
+  MPI_Error_class(mpierr, &cls);
+  if (MPI_Error_string(mpierr, buf, &len) != MPI_SUCCESS) buf[0] = '\0';
+  int code = (cls == MPI_ERR_NO_SPACE || cls == MPI_ERR_QUOTA) ? HCSC_ENOSPC : HCSC_EIO;
+  return HCSC_ERR(code, "%s: %s failed: %s", path, call, buf);
+}
+
+/* GDAL 3.6 writes "description = {FILE}" with the (temporary) file name:
+ * replace it with the base name so no header names a temporary path. */
+static void fix_header_description(const char *path)
+{
+  char hdr[4200], *text = NULL;
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.');
+  FILE *f = NULL;
+  snprintf(hdr, sizeof hdr, "%.*s.hdr", (int)(dot ? dot - path : (long)strlen(path)), path);
+  if (!(f = fopen(hdr, "rb"))) return;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  if (n > 0 && (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
+    text[n] = '\0';
+    fclose(f);
+    f = NULL;
+    char *p = strstr(text, path);
+    if (p && (f = fopen(hdr, "wb"))) {
+      fwrite(text, 1, (size_t)(p - text), f);
+      fputs(base, f);
+      fputs(p + strlen(path), f);
+    }
+  }
+  if (f) fclose(f);
+  free(text);
+}
+
+/* Rank 0: create the header and a raw file of the exact final size with
+ * GDAL's ENVI driver.  Reserving the blocks up front (posix_fallocate)
+ * makes a full disk or a file size limit fail here, with errno, rather
+ * than as a vague MPI-IO error in the middle of the collective write. */
+static int create_envi(const char *path, const hcsc_meta *m, hcsc_dtype dtype)
+{
+  int err = 0, fd = -1;
+  GDALDatasetH ds = NULL;
+  char **opts = NULL;
+  GDALDriverH drv = GDALGetDriverByName("ENVI");
+  if (!drv) HCSC_FAIL(HCSC_EGDAL, "%s: GDAL has no ENVI driver", path);
+  opts = CSLSetNameValue(opts, "INTERLEAVE", "BSQ");
+  CPLErrorReset();
+  errno = 0;
+  ds = GDALCreate(drv, path, (int)m->cols, (int)m->rows, (int)m->bands, hcsc_io_dtype_to_gdal(dtype),
+                  opts);
+  if (!ds) {
+    if (errno == ENOSPC || errno == EFBIG || errno == EDQUOT)
+      HCSC_FAIL(HCSC_ENOSPC, "%s: cannot create: %s", path, strerror(errno));
+    HCSC_FAIL(HCSC_EGDAL, "%s: cannot create ENVI file: %s", path, hcsc_io_gdal_last_error());
+  }
+  hcsc_meta mm = *m;
+  mm.dtype = dtype;
+  HCSC_CHECK(hcsc_io_gdal_set_meta(ds, &mm));
+  errno = 0;
+  CPLErrorReset();
+  GDALClose(ds);
+  ds = NULL;
+  if (CPLGetLastErrorType() >= CE_Failure) {
+    if (errno == ENOSPC || errno == EFBIG || errno == EDQUOT)
+      HCSC_FAIL(HCSC_ENOSPC, "%s: writing the header failed: %s", path, strerror(errno));
+    HCSC_FAIL(HCSC_EGDAL, "%s: writing the header failed: %s", path, hcsc_io_gdal_last_error());
+  }
+  fix_header_description(path);
+  off_t total = (off_t)(m->bands * m->rows * m->cols * (int64_t)hcsc_dtype_size(dtype));
+  fd = open(path, O_WRONLY);
+  if (fd < 0) {
+    err = HCSC_ERR_ERRNO(path, "cannot open the raw file");
+    goto cleanup;
+  }
+  int rc = posix_fallocate(fd, 0, total);
+  /* Filesystems without fallocate support report EOPNOTSUPP/EINVAL: the
+   * final size check still catches a short write there. */
+  if (rc && rc != EOPNOTSUPP && rc != EINVAL) {
+    err = hcsc_error_errno(rc, __FILE__, __LINE__, path, "cannot reserve space");
+    goto cleanup;
+  }
+  if (ftruncate(fd, total) != 0) {
+    err = HCSC_ERR_ERRNO(path, "cannot set the file size");
+    goto cleanup;
+  }
+cleanup:
+  if (fd >= 0 && close(fd) != 0 && !err) err = HCSC_ERR_ERRNO(path, "close");
+  if (ds) GDALClose(ds);
+  CSLDestroy(opts);
+  return err;
+}
+
+/* Byte-swap n values of size sz in place (big-endian hosts only). */
+static void to_little_endian(void *buf, size_t sz, size_t n)
+{
+  const uint16_t one = 1;
+  if (*(const uint8_t *)&one == 1 || sz == 1) return;
+  uint8_t *p = buf;
+  for (size_t i = 0; i < n; i++, p += sz)
+    for (size_t a = 0, b = sz - 1; a < b; a++, b--) {
+      uint8_t t = p[a];
+      p[a] = p[b];
+      p[b] = t;
+    }
+}
+
+/* See io_impl.h.  Collective on the grid's comm; returns a local code
+ * (the dispatcher agrees it) but agrees internally before every
+ * collective so no rank waits in one alone. */
+int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
+                       const hcsc_tile *tile, hcsc_dtype dtype)
+{
+  int err = 0, rank = hcsc_grid_rank(g);
+  MPI_Comm comm = hcsc_grid_comm(g);
+  MPI_File fh = MPI_FILE_NULL;
+  MPI_Datatype el = MPI_DATATYPE_NULL, ft = MPI_DATATYPE_NULL;
+  void *buf = NULL;
+  hcsc_box box = hcsc_grid_box(g);
+  size_t es = hcsc_dtype_size(dtype);
+  int64_t n = box.nb * box.nr * box.nc;
+
+  hcsc_io_gdal_init();
+  if (rank == 0) err = create_envi(path, m, dtype);
+  if (!err && n > INT_MAX) err = HCSC_ERR(HCSC_ESIZE, "%s: tile of %lld values too large for one MPI write", path, (long long)n);
+  if (!err) {
+    buf = malloc((size_t)(n > 0 ? n : 1) * es);
+    if (!buf) err = HCSC_ERR(HCSC_ENOMEM, "out of memory converting a tile for %s", path);
+  }
+  if (!err) {
+    /* Pack the interior row by row: the halo is not part of the file. */
+    size_t row = (size_t)box.nc;
+    for (int64_t b = 0; b < box.nb; b++)
+      for (int64_t r = 0; r < box.nr; r++)
+        hcsc_dtype_from_float(dtype, &HCSC_TILE_AT(tile, b, r, 0),
+                              (char *)buf + ((size_t)(b * box.nr + r) * row) * es, row,
+                              m->has_nodata, m->nodata);
+    to_little_endian(buf, es, (size_t)n);
+  }
+  HCSC_CHECK(hcsc_error_agree(comm, err));
+
+  hcsc_timer_start(HCSC_PHASE_IO_WRITE);
+  int mpierr = MPI_File_open(comm, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
+  /* MPI_File_open is collective and fails on all ranks together. */
+  if (mpierr != MPI_SUCCESS) {
+    fh = MPI_FILE_NULL;
+    err = mpiio_error(mpierr, path, "MPI_File_open");
+    goto timed;
+  }
+  int sizes[3] = {(int)m->bands, (int)m->rows, (int)m->cols};
+  int sub[3] = {(int)box.nb, (int)box.nr, (int)box.nc};
+  int start[3] = {(int)box.b0, (int)box.r0, (int)box.c0};
+  MPI_Type_contiguous((int)es, MPI_BYTE, &el);
+  MPI_Type_commit(&el);
+  MPI_Type_create_subarray(3, sizes, sub, start, MPI_ORDER_C, el, &ft);
+  MPI_Type_commit(&ft);
+  mpierr = MPI_File_set_view(fh, 0, el, ft, "native", MPI_INFO_NULL);
+  if (mpierr != MPI_SUCCESS) {
+    err = mpiio_error(mpierr, path, "MPI_File_set_view");
+    goto timed;
+  }
+  MPI_Status st;
+  mpierr = MPI_File_write_all(fh, buf, (int)n, el, &st);
+  if (mpierr != MPI_SUCCESS) {
+    err = mpiio_error(mpierr, path, "MPI_File_write_all");
+  } else {
+    int cnt = 0;
+    MPI_Get_count(&st, el, &cnt);
+    if (cnt != (int)n)
+      err = HCSC_ERR(HCSC_ENOSPC, "%s: short write (%d of %lld values; disk full?)", path, cnt, (long long)n);
+  }
+  hcsc_timer_add_bytes(HCSC_PHASE_IO_WRITE, (double)n * (double)es);
+timed:
+  if (fh != MPI_FILE_NULL) {
+    mpierr = MPI_File_close(&fh);
+    if (mpierr != MPI_SUCCESS && !err) err = mpiio_error(mpierr, path, "MPI_File_close");
+  }
+  hcsc_timer_stop(HCSC_PHASE_IO_WRITE);
+  HCSC_CHECK(hcsc_error_agree(comm, err));
+  if (rank == 0) {
+    /* A silent short write would leave a file of the wrong size. */
+    struct stat sb;
+    off_t want = (off_t)(m->bands * m->rows * m->cols * (int64_t)es);
+    if (stat(path, &sb) != 0)
+      err = HCSC_ERR_ERRNO(path, "stat after writing");
+    else if (sb.st_size != want)
+      err = HCSC_ERR(HCSC_ENOSPC, "%s: has %lld bytes after writing, expected %lld (disk full?)", path,
+                     (long long)sb.st_size, (long long)want);
+  }
+cleanup:
+  if (ft != MPI_DATATYPE_NULL) MPI_Type_free(&ft);
+  if (el != MPI_DATATYPE_NULL) MPI_Type_free(&el);
+  free(buf);
+  return err;
+}
