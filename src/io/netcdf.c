@@ -505,7 +505,7 @@ static int dim_named(int ncid, int dimid, const char *a, const char *b)
  * collective. */
 static int nc_find_data(int ncid, const char *path, int *varid, int *ndims, int dimids[3])
 {
-  int nvars = 0, nd, ids[NC_MAX_VAR_DIMS];
+  int nvars = 0, nd, ids[3]; /* PnetCDF's NC_MAX_VAR_DIMS is INT_MAX */
   if (ncmpi_inq_varid(ncid, "data", varid) == NC_NOERR) {
     if (ncmpi_inq_varndims(ncid, *varid, &nd) != NC_NOERR || nd < 2 || nd > 3)
       return HCSC_ERR(HCSC_EFORMAT, "%s: variable \"data\" is not (band, y, x) nor (y, x)", path);
