@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cpl_conv.h>
 #include <gdal.h>
@@ -370,6 +372,42 @@ static void other_files(void)
   hcsc_scene_close(&s);
 }
 
+/* A file size limit on rank 0 only: the header or the data write fails
+ * there, and every rank must return the same error without hanging. */
+static void write_failure(void)
+{
+  char path[1024];
+  hcsc_meta m;
+  hcsc_grid *g = NULL;
+  hcsc_tile t = {0};
+  struct rlimit old, lim;
+  make_meta(&m, HCSC_DT_FLOAT32);
+  snprintf(path, sizeof path, "%s/limited.nc", test_tmp_dir());
+  TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, NB, NR, NC, NULL, &g));
+  if (g) {
+    hcsc_box box = hcsc_grid_box(g);
+    TEST_OK(hcsc_tile_alloc(&t, &box, box.nb, 0));
+    fill_tile(&t, HCSC_DT_FLOAT32);
+    if (test_rank() == 0) {
+      signal(SIGXFSZ, SIG_IGN);
+      getrlimit(RLIMIT_FSIZE, &old);
+      lim = old;
+      lim.rlim_cur = 1024;
+      setrlimit(RLIMIT_FSIZE, &lim);
+    }
+    int rc = hcsc_io_nc_write(path, &m, g, &t, HCSC_DT_FLOAT32);
+    if (test_rank() == 0) setrlimit(RLIMIT_FSIZE, &old);
+    int lo = rc, hi = rc;
+    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    TEST_ASSERT(rc < 0 && lo == hi && strstr(hcsc_error_message(), "limited.nc"),
+                "file size limit: %s (%s), ranks %d..%d", hcsc_errname(rc), hcsc_error_message(), lo, hi);
+  }
+  hcsc_tile_free(&t);
+  hcsc_grid_destroy(&g);
+  hcsc_meta_free(&m);
+}
+
 int main(int argc, char **argv)
 {
   test_init(&argc, &argv);
@@ -384,5 +422,6 @@ int main(int argc, char **argv)
         roundtrip(types[k], dims);
       }
   other_files();
+  write_failure();
   return test_finish("t_nc_roundtrip");
 }

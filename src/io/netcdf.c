@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <ogr_srs_api.h>
@@ -372,6 +373,7 @@ int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, c
   hcsc_box box = hcsc_grid_box(g);
   int64_t B, H, W, nchar = 1;
   long long stamp = 0;
+  MPI_Offset dend = 0;
   void *buf = NULL;
   size_t esz = hcsc_dtype_size(dtype);
   nc_coords co;
@@ -446,6 +448,10 @@ int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, c
   hcsc_timer_add_bytes(HCSC_PHASE_IO_WRITE, (double)(box.nb * box.nr * box.nc) * (double)esz);
   err = nc_status(ncmpi_wait_all(ncid, NC_REQ_ALL, NULL, NULL), path, "writing data", __LINE__);
   HCSC_CHECK(hcsc_error_agree(comm, err));
+  /* "data" is the last variable, so its end is the file's least size. */
+  err = nc_status(ncmpi_inq_varoffset(ncid, id.data, &dend), path, "reading the data offset", __LINE__);
+  dend += (MPI_Offset)(B * H * W) * (MPI_Offset)esz;
+  HCSC_CHECK(hcsc_error_agree(comm, err));
 
 cleanup:
   if (ncid >= 0) {
@@ -455,6 +461,26 @@ cleanup:
     } else {
       /* Write errors may surface only when the last buffers are flushed. */
       err = nc_status(ncmpi_close(ncid), path, "closing NetCDF file", __LINE__);
+      /* Open MPI 4.1's default MPI-IO component (ompio) reports a failed
+       * pwritev (disk full, file size limit) on stderr but returns success,
+       * so PnetCDF cannot see it: a file shorter than its layout is the
+       * trace such a loss leaves. */
+      struct stat sb;
+      int chk;
+      if (!err && rank == 0 && stat(path, &sb) == 0 && (MPI_Offset)sb.st_size < dend)
+        err = HCSC_ERR(HCSC_ENOSPC, "%s: file has %lld bytes, its layout needs %lld: writes were lost "
+                       "(disk full or file size limit?)", path, (long long)sb.st_size, (long long)dend);
+      /* A lost header (rank 0 writes it) may hide behind a full-size file
+       * that other ranks' data extended.  Lost data in the middle cannot
+       * be seen without reading it back: run with OMPI_MCA_io=romio321,
+       * which reports write errors, where that matters. */
+      if (!err && rank == 0) {
+        if (ncmpi_open(MPI_COMM_SELF, path, NC_NOWRITE, MPI_INFO_NULL, &chk) != NC_NOERR)
+          err = HCSC_ERR(HCSC_ENOSPC, "%s: the NetCDF header did not reach the file: writes were lost "
+                         "(disk full or file size limit?)", path);
+        else
+          ncmpi_close(chk);
+      }
       err = hcsc_error_agree(comm, err);
     }
   }
