@@ -21,6 +21,7 @@ EXTRA_DIST += tests/mpirun.sh tests/common.sh
 
 include tests/grid.mk
 include tests/io.mk
+include tests/nc.mk
 include tests/eval.mk
 include tests/cli.mk
 

@@ -2,5 +2,4 @@
 libhypercsc_la_SOURCES += src/io/io_impl.h src/io/dtype.c src/io/meta.c src/io/scene.c \
 	src/io/gdal_meta.c src/io/gdal_read.c src/io/envi_write.c
 hcscinc_HEADERS += include/hcsc/meta.h include/hcsc/scene.h
-# TEMPORARY (io branch): stubs for the NetCDF and GeoTIFF writers.
-libhypercsc_la_SOURCES += src/io/stubs_tmp.c
+libhypercsc_la_SOURCES += src/io/netcdf.c src/io/gtiff_write.c
