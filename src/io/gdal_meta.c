@@ -38,6 +38,10 @@ void hcsc_io_gdal_init(void)
   if (done) return;
   done = 1;
   GDALAllRegister();
+  /* Everything hypercsc writes is kept by the format itself (ENVI header,
+   * GeoTIFF tags, NetCDF attributes); GDAL's .aux.xml side files would only
+   * duplicate it beside every output.  A user's own setting wins. */
+  if (!CPLGetConfigOption("GDAL_PAM_ENABLED", NULL)) CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
   /* Each rank has its own block cache: keep it modest so that many ranks
    * per node do not exhaust memory. */
   GDALSetCacheMax64((GIntBig)256 * 1024 * 1024);
