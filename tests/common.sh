@@ -21,13 +21,14 @@ grids() {
 }
 grid_opt() { [ "$1" = auto ] || echo "--grid $1"; }
 
-# expect_error WHAT SUBSTRING CMD...: the command must fail (non-zero), within
+# expect_error WHAT SUBSTRING ARGS...: "hypercsc ARGS" at HCSC_NP ranks must
+# fail (non-zero), within
 # 60 s, print exactly one "hypercsc..." line on stderr that contains
 # SUBSTRING, and print no "rank N:" noise from other ranks.
 expect_error() {
   what=$1; substr=$2; shift 2
   start=$(date +%s)
-  timeout 60 "$@" >"$T/out.txt" 2>"$T/err.txt"
+  timeout 60 $HCSC_MPIRUN "$HCSC" "$@" >"$T/out.txt" 2>"$T/err.txt"
   rc=$?
   el=$(( $(date +%s) - start ))
   if [ $rc -eq 0 ]; then fail "$what: succeeded, expected an error"; return; fi

@@ -29,6 +29,8 @@ export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM \
 : "${MPIEXEC:=mpiexec}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${HCSC_DATA:=$top_srcdir/../shared/data}"
+: "${HCSC:=$(pwd)/hypercsc}"
+export top_srcdir HCSC
 HCSC_NP=$np
 HCSC_MPIRUN="$MPIEXEC -q --oversubscribe -n $np"
 export HCSC_DATA HCSC_NP HCSC_MPIRUN

@@ -62,7 +62,8 @@ static void print_json(const char *path, const hcsc_meta *m, const hcsc_stats *s
          (long long)m->cols, (long long)m->bands, hcsc_dtype_name(m->dtype));
   if (m->has_geotransform) {
     printf(", \"geotransform\": [");
-    for (int i = 0; i < 6; i++) printf("%s%.10g", i ? ", " : "", m->geotransform[i]);
+    /* + 0.0 turns a negative zero into 0 (formats disagree on the sign of 0). */
+    for (int i = 0; i < 6; i++) printf("%s%.15g", i ? ", " : "", m->geotransform[i] + 0.0);
     printf("]");
   }
   printf(", \"crs_name\": "), jstr(m->crs_wkt ? crs : NULL);

@@ -39,6 +39,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
   int rank = 0, status = 0;
+  /* Open MPI 4.1's default MPI-IO component (ompio) reports a failed
+   * write (disk full, file size limit) as success; ROMIO returns the
+   * error.  Choose ROMIO unless the user chose otherwise. */
+  setenv("OMPI_MCA_io", "romio321", 0);
   MPI_Init(&argc, &argv);
   /* Errors come back as codes and are agreed across ranks: never abort. */
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);

@@ -31,6 +31,28 @@ static void store_error(CPLErr cls, CPLErrorNum num, const char *msg)
   }
 }
 
+/* GDAL's ENVI reader reports a band's description as the header's band
+ * name followed by " (<wavelength> <units>)".  Remove that decoration so
+ * that band names survive an ENVI round trip unchanged. */
+static void strip_envi_suffix(char *name, const char *units)
+{
+  size_t n = strlen(name);
+  char *open = strrchr(name, '(');
+  if (n < 4 || name[n - 1] != ')' || !open || open == name || open[-1] != ' ') return;
+  char *end = NULL;
+  strtod(open + 1, &end);
+  if (end == open + 1) return;
+  const char *rest = end;
+  if (*rest == ' ') {
+    rest++;
+    size_t ul = strlen(rest) - 1; /* without ')' */
+    if (!units || strlen(units) != ul || strncmp(rest, units, ul) != 0) return;
+  } else if (*rest != ')' || rest[1] != '\0') {
+    return;
+  }
+  open[-1] = '\0';
+}
+
 /* See io_impl.h.  Not collective. */
 void hcsc_io_gdal_init(void)
 {
@@ -171,6 +193,7 @@ int hcsc_io_gdal_get_meta(GDALDatasetH ds, const char *path, hcsc_meta *m)
     for (int64_t b = 0; b < nb; b++) m->bbl[b] = bbl[b] != 0;
   }
 
+  const int is_envi = EQUAL(GDALGetDriverShortName(GDALGetDatasetDriver(ds)), "ENVI");
   int any_name = 0, any_scale = 0;
   for (int b = 1; b <= nb; b++) {
     GDALRasterBandH h = GDALGetRasterBand(ds, b);
@@ -185,6 +208,7 @@ int hcsc_io_gdal_get_meta(GDALDatasetH ds, const char *path, hcsc_meta *m)
     for (int b = 1; b <= nb; b++) {
       const char *d = GDALGetDescription(GDALGetRasterBand(ds, b));
       if (!(m->band_names[b - 1] = strdup(d ? d : ""))) HCSC_FAIL(HCSC_ENOMEM, "out of memory");
+      if (is_envi) strip_envi_suffix(m->band_names[b - 1], m->wavelength_units);
     }
   }
   if (any_scale) {

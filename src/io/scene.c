@@ -101,6 +101,28 @@ cleanup:
   return err;
 }
 
+/* An ENVI scene is often named by its header: "x.hdr" stands for the data
+ * file beside it ("x", "x.bsq", "x.img", "x.dat", "x.raw", "x.bil",
+ * "x.bip").  Returns a malloc'ed path: the data file when the header has
+ * one, else a copy of path (the open then fails with GDAL's message). */
+static char *resolve_envi_header(const char *path)
+{
+  static const char *ext[] = {"", ".bsq", ".img", ".dat", ".raw", ".bil", ".bip",
+                              ".BSQ", ".IMG", ".DAT", ".RAW", ".BIL", ".BIP"};
+  size_t n = strlen(path);
+  if (n > 4 && strcasecmp(path + n - 4, ".hdr") == 0) {
+    char *cand = malloc(n + 8);
+    if (!cand) return NULL;
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+      struct stat st;
+      snprintf(cand, n + 8, "%.*s%s", (int)(n - 4), path, ext[i]);
+      if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) return cand;
+    }
+    free(cand);
+  }
+  return strdup(path);
+}
+
 /* Rank 0's part of open: probe the file and fill m. */
 static int probe(const char *path, hcsc_meta *m, int *netcdf)
 {
@@ -152,11 +174,31 @@ int hcsc_scene_open(MPI_Comm comm, const char *path, hcsc_scene **out)
     hcsc_meta_init(&s->meta);
   }
   if (!err && rank == 0) {
-    hcsc_timer_start(HCSC_PHASE_IO_READ);
-    err = probe(path, &s->meta, &flag);
-    hcsc_timer_stop(HCSC_PHASE_IO_READ);
+    char *data = resolve_envi_header(path);
+    if (!data) {
+      err = HCSC_ERR(HCSC_ENOMEM, "out of memory opening %s", path);
+    } else {
+      free(s->path);
+      s->path = data;
+      hcsc_timer_start(HCSC_PHASE_IO_READ);
+      err = probe(s->path, &s->meta, &flag);
+      hcsc_timer_stop(HCSC_PHASE_IO_READ);
+    }
   }
   HCSC_CHECK(hcsc_error_agree(comm, err));
+  {
+    /* Every rank reads the file rank 0 resolved. */
+    int len = rank == 0 ? (int)strlen(s->path) + 1 : 0;
+    HCSC_MPI(MPI_Bcast(&len, 1, MPI_INT, 0, comm));
+    char *p = rank == 0 ? s->path : malloc((size_t)len);
+    err = p ? 0 : HCSC_ERR(HCSC_ENOMEM, "out of memory opening %s", path);
+    HCSC_CHECK(hcsc_error_agree(comm, err));
+    HCSC_MPI(MPI_Bcast(p, len, MPI_CHAR, 0, comm));
+    if (rank != 0) {
+      free(s->path);
+      s->path = p;
+    }
+  }
   HCSC_MPI(MPI_Bcast(&flag, 1, MPI_INT, 0, comm));
   s->netcdf = flag;
   HCSC_CHECK(hcsc_meta_bcast(&s->meta, 0, comm));
