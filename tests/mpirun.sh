@@ -23,6 +23,9 @@ OMPI_MCA_btl_vader_single_copy_mechanism=none
 OMPI_MCA_hwloc_base_binding_policy=none
 OPENBLAS_NUM_THREADS=1
 OMP_NUM_THREADS=1
+# Ranks that wait yield the core: the tests oversubscribe 2 cores.
+OMPI_MCA_mpi_yield_when_idle=1
+export OMPI_MCA_mpi_yield_when_idle
 export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM \
   OMPI_MCA_rmaps_base_oversubscribe OMPI_MCA_btl_vader_single_copy_mechanism \
   OMPI_MCA_hwloc_base_binding_policy OPENBLAS_NUM_THREADS OMP_NUM_THREADS

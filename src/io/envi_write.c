@@ -166,7 +166,9 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
   HCSC_CHECK(hcsc_error_agree(comm, err));
 
   hcsc_timer_start(HCSC_PHASE_IO_WRITE);
-  int mpierr = MPI_File_open(comm, path, MPI_MODE_WRONLY, MPI_INFO_NULL, &fh);
+  char mpath[4200];
+  int mpierr = MPI_File_open(comm, hcsc_io_mpi_path(path, mpath, sizeof mpath), MPI_MODE_WRONLY,
+                             MPI_INFO_NULL, &fh);
   /* MPI_File_open is collective and fails on all ranks together. */
   if (mpierr != MPI_SUCCESS) {
     fh = MPI_FILE_NULL;

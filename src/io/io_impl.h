@@ -64,6 +64,13 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
 int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
                         const hcsc_tile *tile, hcsc_dtype dtype, const char *compress);
 
+/* The name to give MPI-IO (and PnetCDF) for path.  ROMIO reads a prefix
+ * ending in ':' as a file-system type, so a path with a colon must be
+ * written "ufs:path" there; Open MPI's ompio takes the path as is.  The
+ * component is the one main() selected (OMPI_MCA_io).  Returns path or buf.
+ * Not collective. */
+const char *hcsc_io_mpi_path(const char *path, char *buf, size_t n);
+
 /* Map a tile band index (0..box.nb-1 of the grid box) to the file band of a
  * selection (sel->bands or identity) and the window offsets. */
 int64_t hcsc_io_sel_band(const hcsc_selection *sel, int64_t b);

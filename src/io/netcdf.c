@@ -367,6 +367,7 @@ cleanup:
 int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, const hcsc_tile *tile,
                      hcsc_dtype dtype)
 {
+  char mpath[4200]; /* the path as MPI-IO wants it (hcsc_io_mpi_path) */
   int err = 0, ncid = -1, rank, req;
   MPI_Comm comm = hcsc_grid_comm(g);
   MPI_Info info = MPI_INFO_NULL;
@@ -422,7 +423,7 @@ int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, c
    * friendly boundary and the header can grow a little without moving it. */
   MPI_Info_set(info, "nc_var_align_size", "4096");
   MPI_Info_set(info, "nc_header_align_size", "4096");
-  err = nc_status(ncmpi_create(comm, path, NC_CLOBBER | NC_64BIT_DATA, info, &ncid), path,
+  err = nc_status(ncmpi_create(comm, hcsc_io_mpi_path(path, mpath, sizeof mpath), NC_CLOBBER | NC_64BIT_DATA, info, &ncid), path,
                   "cannot create NetCDF file", __LINE__);
   if (err) ncid = -1;
   err = hcsc_error_agree(comm, err);
@@ -475,7 +476,7 @@ cleanup:
        * be seen without reading it back: run with OMPI_MCA_io=romio321,
        * which reports write errors, where that matters. */
       if (!err && rank == 0) {
-        if (ncmpi_open(MPI_COMM_SELF, path, NC_NOWRITE, MPI_INFO_NULL, &chk) != NC_NOERR)
+        if (ncmpi_open(MPI_COMM_SELF, hcsc_io_mpi_path(path, mpath, sizeof mpath), NC_NOWRITE, MPI_INFO_NULL, &chk) != NC_NOERR)
           err = HCSC_ERR(HCSC_ENOSPC, "%s: the NetCDF header did not reach the file: writes were lost "
                          "(disk full or file size limit?)", path);
         else
@@ -585,6 +586,7 @@ static int nc_bottom_up(const double *y, int64_t n) { return y && n >= 2 && y[1]
  * (opens the file on MPI_COMM_SELF). */
 int hcsc_io_nc_probe(const char *path, hcsc_meta *m)
 {
+  char mpath[4200]; /* the path as MPI-IO wants it (hcsc_io_mpi_path) */
   int err = 0, ncid = -1, varid, nd, dimids[3], gm = -1;
   nc_type xt;
   MPI_Offset len;
@@ -593,7 +595,7 @@ int hcsc_io_nc_probe(const char *path, hcsc_meta *m)
   char *s = NULL, *ours = NULL;
 
   hcsc_meta_init(m);
-  NC_TRY(ncmpi_open(MPI_COMM_SELF, path, NC_NOWRITE, MPI_INFO_NULL, &ncid), "cannot open as NetCDF");
+  NC_TRY(ncmpi_open(MPI_COMM_SELF, hcsc_io_mpi_path(path, mpath, sizeof mpath), NC_NOWRITE, MPI_INFO_NULL, &ncid), "cannot open as NetCDF");
   HCSC_CHECK(nc_find_data(ncid, path, &varid, &nd, dimids));
   m->bands = 1;
   if (nd == 3) {
@@ -744,6 +746,7 @@ cleanup:
 int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *sel, const hcsc_grid *g,
                     hcsc_tile *tile)
 {
+  char mpath[4200]; /* the path as MPI-IO wants it (hcsc_io_mpi_path) */
   int err = 0, ncid = -1, varid = -1, nd = 0, dimids[3], flip = 0, req;
   MPI_Comm comm = hcsc_grid_comm(g);
   hcsc_box box = hcsc_grid_box(g);
@@ -768,7 +771,7 @@ int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *
     err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory for the read buffer", path);
   HCSC_CHECK(hcsc_error_agree(comm, err));
 
-  err = nc_status(ncmpi_open(comm, path, NC_NOWRITE, MPI_INFO_NULL, &ncid), path, "cannot open as NetCDF",
+  err = nc_status(ncmpi_open(comm, hcsc_io_mpi_path(path, mpath, sizeof mpath), NC_NOWRITE, MPI_INFO_NULL, &ncid), path, "cannot open as NetCDF",
                   __LINE__);
   if (err) ncid = -1;
   err = hcsc_error_agree(comm, err);

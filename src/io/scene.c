@@ -123,6 +123,15 @@ static char *resolve_envi_header(const char *path)
   return strdup(path);
 }
 
+/* See io_impl.h. */
+const char *hcsc_io_mpi_path(const char *path, char *buf, size_t n)
+{
+  const char *io = getenv("OMPI_MCA_io");
+  if (!strchr(path, ':') || !io || strncmp(io, "romio", 5) != 0) return path;
+  if ((size_t)snprintf(buf, n, "ufs:%s", path) >= n) return path;
+  return buf;
+}
+
 /* Rank 0's part of open: probe the file and fill m. */
 static int probe(const char *path, hcsc_meta *m, int *netcdf)
 {
