@@ -29,3 +29,7 @@ TESTS = $(MPI_TESTS)
 CLEANFILES += $(MPI_TESTS)
 $(MPI_TESTS): Makefile
 	$(AM_V_GEN)mkdir -p $(@D) && echo '# test stub: see tests/mpirun.sh' > $@
+
+# Core library
+check_PROGRAMS += tests/t_core
+MPI_TESTS += tests/t_core.np1 tests/t_core.np2 tests/t_core.np3 tests/t_core.np4

@@ -131,9 +131,25 @@ static void to_little_endian(void *buf, size_t sz, size_t n)
     }
 }
 
+/* Values converted and written per collective call: bounded memory (the
+ * tile plus one chunk, never a second copy of the tile) and every MPI
+ * count well below INT_MAX.  HCSC_IO_CHUNK (bytes) overrides it: the tests
+ * set it tiny to exercise many rounds, benchmarks to tune. */
+int64_t hcsc_io_chunk_bytes(void)
+{
+  const char *e = getenv("HCSC_IO_CHUNK");
+  long long b = e ? atoll(e) : 0;
+  return b > 0 && b <= (1LL << 30) ? (int64_t)b : (int64_t)64 << 20;
+}
+
 /* See io_impl.h.  Collective on the grid's comm; returns a local code
  * (the dispatcher agrees it) but agrees internally before every
- * collective so no rank waits in one alone. */
+ * collective so no rank waits in one alone.
+ *
+ * The file view is this rank's subarray of the (band, row, col) file, set
+ * once; consecutive MPI_File_write_all calls then fill it in order, one
+ * chunk of whole tile rows at a time.  Every rank makes the same number of
+ * calls (the largest tile's), writing nothing once its tile is done. */
 int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
                        const hcsc_tile *tile, hcsc_dtype dtype)
 {
@@ -144,26 +160,20 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
   void *buf = NULL;
   hcsc_box box = hcsc_grid_box(g);
   size_t es = hcsc_dtype_size(dtype);
-  int64_t n = box.nb * box.nr * box.nc;
+  const int64_t n = box.nb * box.nr * box.nc, nrows = box.nb * box.nr;
+  int64_t chunk_rows = box.nc > 0 ? hcsc_io_chunk_bytes() / (box.nc * (int64_t)es) : 1;
+  if (chunk_rows < 1) chunk_rows = 1;
+  int64_t rounds = (nrows + chunk_rows - 1) / chunk_rows, max_rounds = 0;
 
   hcsc_io_gdal_init();
   if (rank == 0) err = create_envi(path, m, dtype);
-  if (!err && n > INT_MAX) err = HCSC_ERR(HCSC_ESIZE, "%s: tile of %lld values too large for one MPI write", path, (long long)n);
-  if (!err) {
-    buf = malloc((size_t)(n > 0 ? n : 1) * es);
-    if (!buf) err = HCSC_ERR(HCSC_ENOMEM, "out of memory converting a tile for %s", path);
-  }
-  if (!err) {
-    /* Pack the interior row by row: the halo is not part of the file. */
-    size_t row = (size_t)box.nc;
-    for (int64_t b = 0; b < box.nb; b++)
-      for (int64_t r = 0; r < box.nr; r++)
-        hcsc_dtype_from_float(dtype, &HCSC_TILE_AT(tile, b, r, 0),
-                              (char *)buf + ((size_t)(b * box.nr + r) * row) * es, row,
-                              m->has_nodata, m->nodata);
-    to_little_endian(buf, es, (size_t)n);
-  }
+  if (!err && chunk_rows * box.nc > INT_MAX)
+    err = HCSC_ERR(HCSC_ESIZE, "%s: a row of %lld values is too large for one MPI write", path,
+                   (long long)box.nc);
+  if (!err && !(buf = malloc((size_t)(chunk_rows < nrows ? chunk_rows : nrows) * (size_t)box.nc * es + 1)))
+    err = HCSC_ERR(HCSC_ENOMEM, "out of memory converting a tile for %s", path);
   HCSC_CHECK(hcsc_error_agree(comm, err));
+  HCSC_MPI(MPI_Allreduce(&rounds, &max_rounds, 1, MPI_INT64_T, MPI_MAX, comm));
 
   hcsc_timer_start(HCSC_PHASE_IO_WRITE);
   char mpath[4200];
@@ -187,17 +197,38 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
     err = mpiio_error(mpierr, path, "MPI_File_set_view");
     goto timed;
   }
-  MPI_Status st;
-  mpierr = MPI_File_write_all(fh, buf, (int)n, el, &st);
-  if (mpierr != MPI_SUCCESS) {
-    err = mpiio_error(mpierr, path, "MPI_File_write_all");
-  } else {
-    int cnt = 0;
-    MPI_Get_count(&st, el, &cnt);
-    if (cnt != (int)n)
-      err = HCSC_ERR(HCSC_ENOSPC, "%s: short write (%d of %lld values; disk full?)", path, cnt, (long long)n);
+  int64_t written = 0;
+  for (int64_t k = 0; k < max_rounds; k++) {
+    /* Tile rows [r0, r1) in (band, row) order, interior only. */
+    int64_t r0 = k * chunk_rows, r1 = r0 + chunk_rows < nrows ? r0 + chunk_rows : nrows;
+    int count = r1 > r0 ? (int)((r1 - r0) * box.nc) : 0;
+    hcsc_timer_stop(HCSC_PHASE_IO_WRITE);
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t r = r0; r < r1; r++)
+      hcsc_dtype_from_float(dtype, &HCSC_TILE_AT(tile, r / box.nr, r % box.nr, 0),
+                            (char *)buf + (size_t)((r - r0) * box.nc) * es, (size_t)box.nc,
+                            m->has_nodata, m->nodata);
+    to_little_endian(buf, es, (size_t)count);
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    hcsc_timer_start(HCSC_PHASE_IO_WRITE);
+    MPI_Status st;
+    /* After a local failure keep taking part with empty writes: the calls
+     * are collective. */
+    mpierr = MPI_File_write_all(fh, buf, err ? 0 : count, el, &st);
+    if (mpierr != MPI_SUCCESS) {
+      if (!err) err = mpiio_error(mpierr, path, "MPI_File_write_all");
+    } else if (!err) {
+      int cnt = 0;
+      MPI_Get_count(&st, el, &cnt);
+      if (cnt != count)
+        err = HCSC_ERR(HCSC_ENOSPC, "%s: short write (%d of %d values; disk full?)", path, cnt,
+                       count);
+      written += cnt;
+    }
   }
-  hcsc_timer_add_bytes(HCSC_PHASE_IO_WRITE, (double)n * (double)es);
+  hcsc_timer_add_bytes(HCSC_PHASE_IO_WRITE, (double)written * (double)es);
+  if (!err && written != n)
+    err = HCSC_ERR(HCSC_EIO, "%s: wrote %lld of %lld values", path, (long long)written, (long long)n);
 timed:
   if (fh != MPI_FILE_NULL) {
     mpierr = MPI_File_close(&fh);

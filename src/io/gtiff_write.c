@@ -22,6 +22,7 @@
 #include <gdal.h>
 
 #include "hcsc/error.h"
+#include "hcsc/progress.h"
 #include "hcsc/timer.h"
 #include "io/io_impl.h"
 
@@ -113,6 +114,7 @@ int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g
   int64_t B, H, W;
   size_t esz = hcsc_dtype_size(dtype);
   char *piece = NULL, *strip = NULL;
+  hcsc_progress *prog = NULL;
 
   hcsc_timer_start(HCSC_PHASE_IO_WRITE);
   MPI_Comm_rank(comm, &rank);
@@ -143,6 +145,9 @@ int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g
   if (!err && rank == 0) err = gtiff_create(path, m, dtype, compress, bx, by, &ds);
   HCSC_CHECK(hcsc_error_agree(comm, err));
 
+  /* Large scenes take a while through one writer: show it on rank 0. */
+  const int64_t nstrips = (H + by - 1) / by;
+  prog = hcsc_progress_create(comm, "GeoTIFF write", B * nstrips, "strips");
   for (int64_t b = 0; b < B; b++) {
     GDALRasterBandH band = rank == 0 ? GDALGetRasterBand(ds, (int)b + 1) : NULL;
     for (int64_t s0 = 0; s0 < H; s0 += by) {
@@ -188,8 +193,10 @@ int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g
       if (!err && GDALRasterIO(band, GF_Write, 0, (int)s0, (int)W, (int)(s1 - s0), strip, (int)W,
                                (int)(s1 - s0), hcsc_io_dtype_to_gdal(dtype), 0, 0) != CE_None)
         err = gdal_fail(path, "writing GeoTIFF strip", __LINE__);
+      hcsc_progress_update(prog, b * nstrips + s0 / by + 1, NULL);
     }
   }
+  hcsc_progress_finish(&prog);
   if (rank == 0) {
     /* GDAL reports failed block writes (compressed flushes, disk full) at
      * close; GDALClose returns nothing in GDAL 3.6. */
@@ -205,6 +212,7 @@ cleanup:
   if (ds) GDALClose(ds);
   free(piece);
   free(strip);
+  hcsc_progress_finish(&prog);
   hcsc_timer_stop(HCSC_PHASE_IO_WRITE);
   return err;
 }

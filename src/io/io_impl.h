@@ -71,6 +71,11 @@ int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g
  * Not collective. */
 const char *hcsc_io_mpi_path(const char *path, char *buf, size_t n);
 
+/* Bytes converted and moved per collective I/O call (64 MiB unless the
+ * environment variable HCSC_IO_CHUNK gives another count of bytes).
+ * Not collective. */
+int64_t hcsc_io_chunk_bytes(void);
+
 /* Map a tile band index (0..box.nb-1 of the grid box) to the file band of a
  * selection (sel->bands or identity) and the window offsets. */
 int64_t hcsc_io_sel_band(const hcsc_selection *sel, int64_t b);

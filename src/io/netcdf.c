@@ -359,9 +359,13 @@ cleanup:
   return err;
 }
 
-/* Write a scene as CF-1.8 CDF-5 NetCDF.  Each rank converts its tile
- * interior to dtype and posts one nonblocking put; rank 0 also posts the
- * coordinate variables; one collective wait_all writes everything.
+/* Write a scene as CF-1.8 CDF-5 NetCDF.  The tile interior goes out in
+ * rounds of hcsc_io_chunk_bytes(): each rank converts a chunk of whole tile
+ * rows to dtype, posts nonblocking puts (one per band the chunk touches;
+ * rank 0 adds the coordinate variables in the first round) and one
+ * collective wait_all writes them.  Every rank takes part in the same number
+ * of rounds.  Memory: the tile plus one chunk; every request stays far
+ * below PnetCDF's INT_MAX limit.
  * Collective on the grid's comm.  The caller keeps ownership of all
  * arguments. */
 int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, const hcsc_tile *tile,
@@ -396,8 +400,13 @@ int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, c
            tile->box.nc != box.nc || tile->box.b0 != box.b0 || tile->box.r0 != box.r0 ||
            tile->box.c0 != box.c0)
     err = HCSC_ERR(HCSC_EINVAL, "%s: tile does not match this rank's grid box", path);
+  const int64_t nrows = box.nb * box.nr;
+  int64_t chunk_rows = box.nc > 0 ? hcsc_io_chunk_bytes() / (box.nc * (int64_t)esz) : 1;
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > nrows) chunk_rows = nrows > 0 ? nrows : 1;
+  int64_t rounds = (nrows + chunk_rows - 1) / chunk_rows, max_rounds = 0;
   if (!err) {
-    buf = malloc((size_t)(box.nb * box.nr * box.nc) * esz + 1);
+    buf = malloc((size_t)(chunk_rows * box.nc) * esz + 1);
     if (!buf) err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory for the output buffer", path);
   }
   if (!err && m->band_names)
@@ -405,18 +414,10 @@ int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, c
       if (m->band_names[b] && (int64_t)strlen(m->band_names[b]) > nchar)
         nchar = (int64_t)strlen(m->band_names[b]);
   if (!err && rank == 0) err = coords_make(&co, m, nchar);
-  if (!err) {
-    char *dst = buf;
-    for (int64_t b = 0; b < box.nb; b++)
-      for (int64_t r = 0; r < box.nr; r++) {
-        hcsc_dtype_from_float(dtype, &HCSC_TILE_AT(tile, b, r, 0), dst, (size_t)box.nc, m->has_nodata,
-                              m->nodata);
-        dst += (size_t)box.nc * esz;
-      }
-  }
   stamp = (long long)time(NULL);
   MPI_Bcast(&stamp, 1, MPI_LONG_LONG, 0, comm);
   HCSC_CHECK(hcsc_error_agree(comm, err));
+  HCSC_MPI(MPI_Allreduce(&rounds, &max_rounds, 1, MPI_INT64_T, MPI_MAX, comm));
 
   MPI_Info_create(&info);
   /* Align variables so the large data variable starts on a file-system
@@ -439,16 +440,30 @@ int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g, c
   err = nc_status(ncmpi_enddef(ncid), path, "ending define mode", __LINE__);
   HCSC_CHECK(hcsc_error_agree(comm, err));
 
-  if (rank == 0) err = coords_post(ncid, path, &id, &co, m);
-  if (!err) {
-    MPI_Offset st[3] = {box.b0, box.r0, box.c0}, ct[3] = {box.nb, box.nr, box.nc};
-    err = nc_status(nc_iput_data(ncid, id.data, dtype, st, ct, buf, &req), path, "posting this rank's write",
-                    __LINE__);
+  for (int64_t k = 0; k < max_rounds; k++) {
+    /* Tile rows [r0, r1) in (band, row) order: one put per band touched. */
+    int64_t r0 = k * chunk_rows, r1 = r0 + chunk_rows < nrows ? r0 + chunk_rows : nrows;
+    if (k == 0 && rank == 0) err = coords_post(ncid, path, &id, &co, m);
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t r = r0; !err && r < r1; r++)
+      hcsc_dtype_from_float(dtype, &HCSC_TILE_AT(tile, r / box.nr, r % box.nr, 0),
+                            (char *)buf + (size_t)((r - r0) * box.nc) * esz, (size_t)box.nc,
+                            m->has_nodata, m->nodata);
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    for (int64_t r = r0; !err && r < r1;) {
+      int64_t b = r / box.nr, rr = r % box.nr;
+      int64_t n = box.nr - rr < r1 - r ? box.nr - rr : r1 - r;
+      MPI_Offset st[3] = {box.b0 + b, box.r0 + rr, box.c0}, ct[3] = {1, n, box.nc};
+      err = nc_status(nc_iput_data(ncid, id.data, dtype, st, ct,
+                                   (char *)buf + (size_t)((r - r0) * box.nc) * esz, &req),
+                      path, "posting this rank's write", __LINE__);
+      r += n;
+    }
+    HCSC_CHECK(hcsc_error_agree(comm, err));
+    err = nc_status(ncmpi_wait_all(ncid, NC_REQ_ALL, NULL, NULL), path, "writing data", __LINE__);
+    HCSC_CHECK(hcsc_error_agree(comm, err));
   }
-  HCSC_CHECK(hcsc_error_agree(comm, err));
   hcsc_timer_add_bytes(HCSC_PHASE_IO_WRITE, (double)(box.nb * box.nr * box.nc) * (double)esz);
-  err = nc_status(ncmpi_wait_all(ncid, NC_REQ_ALL, NULL, NULL), path, "writing data", __LINE__);
-  HCSC_CHECK(hcsc_error_agree(comm, err));
   /* "data" is the last variable, so its end is the file's least size. */
   err = nc_status(ncmpi_inq_varoffset(ncid, id.data, &dend), path, "reading the data offset", __LINE__);
   dend += (MPI_Offset)(B * H * W) * (MPI_Offset)esz;
@@ -750,7 +765,12 @@ int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *
   int err = 0, ncid = -1, varid = -1, nd = 0, dimids[3], flip = 0, req;
   MPI_Comm comm = hcsc_grid_comm(g);
   hcsc_box box = hcsc_grid_box(g);
-  int64_t wr = sel ? sel->window[0] : 0, wc = sel ? sel->window[1] : 0, n = box.nb * box.nr * box.nc;
+  int64_t wr = sel ? sel->window[0] : 0, wc = sel ? sel->window[1] : 0;
+  const int64_t nrows = box.nb * box.nr;
+  int64_t chunk_rows = box.nc > 0 ? hcsc_io_chunk_bytes() / (box.nc * (int64_t)sizeof(float)) : 1;
+  if (chunk_rows < 1) chunk_rows = 1;
+  if (chunk_rows > nrows) chunk_rows = nrows > 0 ? nrows : 1;
+  int64_t rounds = (nrows + chunk_rows - 1) / chunk_rows, max_rounds = 0;
   float *buf = NULL;
   double *y = NULL;
 
@@ -767,9 +787,10 @@ int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *
   if (!err && (wr < 0 || wc < 0 || wr + box.r0 + box.nr > m->rows || wc + box.c0 + box.nc > m->cols))
     err = HCSC_ERR(HCSC_ERANGE, "%s: window exceeds the %lld x %lld scene", path, (long long)m->rows,
                    (long long)m->cols);
-  if (!err && !(buf = malloc((size_t)n * sizeof *buf + 1)))
+  if (!err && !(buf = malloc((size_t)(chunk_rows * box.nc) * sizeof *buf + 1)))
     err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory for the read buffer", path);
   HCSC_CHECK(hcsc_error_agree(comm, err));
+  HCSC_MPI(MPI_Allreduce(&rounds, &max_rounds, 1, MPI_INT64_T, MPI_MAX, comm));
 
   err = nc_status(ncmpi_open(comm, hcsc_io_mpi_path(path, mpath, sizeof mpath), NC_NOWRITE, MPI_INFO_NULL, &ncid), path, "cannot open as NetCDF",
                   __LINE__);
@@ -785,36 +806,44 @@ int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *
   HCSC_CHECK(hcsc_error_agree(comm, err));
   flip = nc_bottom_up(y, m->rows);
 
-  /* Runs of consecutive file bands become one request each. */
-  for (int64_t b = 0; !err && b < box.nb;) {
-    int64_t fb = hcsc_io_sel_band(sel, box.b0 + b), run = 1;
-    while (b + run < box.nb && hcsc_io_sel_band(sel, box.b0 + b + run) == fb + run) run++;
-    int64_t r0 = flip ? m->rows - (wr + box.r0 + box.nr) : wr + box.r0;
-    MPI_Offset st[3], ct[3];
-    if (nd == 3) {
-      st[0] = fb, st[1] = r0, st[2] = wc + box.c0;
-      ct[0] = run, ct[1] = box.nr, ct[2] = box.nc;
-    } else {
-      st[0] = r0, st[1] = wc + box.c0;
-      ct[0] = box.nr, ct[1] = box.nc;
+  /* Rounds of whole tile rows in (band, row) order, hcsc_io_chunk_bytes()
+   * at a time, one request per band touched and one collective wait_all per
+   * round; every rank takes part in the same number of rounds. */
+  for (int64_t k = 0; k < max_rounds; k++) {
+    int64_t q0 = k * chunk_rows, q1 = q0 + chunk_rows < nrows ? q0 + chunk_rows : nrows;
+    for (int64_t q = q0; !err && q < q1;) {
+      int64_t b = q / box.nr, rr = q % box.nr;
+      int64_t n = box.nr - rr < q1 - q ? box.nr - rr : q1 - q;
+      int64_t fb = hcsc_io_sel_band(sel, box.b0 + b);
+      /* Bottom-up files: the run's rows are read reversed, flipped below. */
+      int64_t fr = flip ? m->rows - (wr + box.r0 + rr + n) : wr + box.r0 + rr;
+      MPI_Offset st[3], ct[3];
+      if (nd == 3) {
+        st[0] = fb, st[1] = fr, st[2] = wc + box.c0;
+        ct[0] = 1, ct[1] = n, ct[2] = box.nc;
+      } else {
+        st[0] = fr, st[1] = wc + box.c0;
+        ct[0] = n, ct[1] = box.nc;
+      }
+      err = nc_status(ncmpi_iget_vara_float(ncid, varid, st, ct, buf + (q - q0) * box.nc, &req), path,
+                      "posting this rank's read", __LINE__);
+      q += n;
     }
-    err = nc_status(ncmpi_iget_vara_float(ncid, varid, st, ct, buf + b * box.nr * box.nc, &req), path,
-                    "posting this rank's read", __LINE__);
-    b += run;
-  }
-  HCSC_CHECK(hcsc_error_agree(comm, err));
-  err = nc_status(ncmpi_wait_all(ncid, NC_REQ_ALL, NULL, NULL), path, "reading data", __LINE__);
-  HCSC_CHECK(hcsc_error_agree(comm, err));
-
-  {
+    HCSC_CHECK(hcsc_error_agree(comm, err));
+    err = nc_status(ncmpi_wait_all(ncid, NC_REQ_ALL, NULL, NULL), path, "reading data", __LINE__);
+    HCSC_CHECK(hcsc_error_agree(comm, err));
     const float nodata = (float)m->nodata;
     const int nanfill = m->has_nodata && !isnan(m->nodata);
-    for (int64_t b = 0; b < box.nb; b++)
-      for (int64_t r = 0; r < box.nr; r++) {
-        const float *src = buf + (b * box.nr + (flip ? box.nr - 1 - r : r)) * box.nc;
-        float *dst = &HCSC_TILE_AT(tile, b, r, 0);
+    for (int64_t q = q0; q < q1;) {
+      int64_t b = q / box.nr, rr = q % box.nr;
+      int64_t n = box.nr - rr < q1 - q ? box.nr - rr : q1 - q;
+      for (int64_t i = 0; i < n; i++) {
+        const float *src = buf + (q - q0 + (flip ? n - 1 - i : i)) * box.nc;
+        float *dst = &HCSC_TILE_AT(tile, b, rr + i, 0);
         for (int64_t c = 0; c < box.nc; c++) dst[c] = (nanfill && src[c] == nodata) ? NAN : src[c];
       }
+      q += n;
+    }
   }
 
 cleanup:
