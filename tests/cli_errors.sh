@@ -25,7 +25,10 @@ expect_error "short ENVI raw file" "short" convert "$T/short.bsq" "$T/short_out.
 sed 's/^data type = .*/data type = 6/' "$T/ok.hdr" > "$T/cplx.hdr"
 cat "$T/ok.bsq" "$T/ok.bsq" > "$T/cplx.bsq"
 expect_error "unsupported data type" "cplx" info "$T/cplx.bsq"
-# Zero-size scene.
+# Zero-size scene: a header that declares no lines, and a request for one.
+sed 's/^lines .*/lines = 0/' "$T/ok.hdr" > "$T/empty.hdr"
+: > "$T/empty.bsq"
+expect_error "zero-size scene" "empty.bsq" info "$T/empty.bsq"
 expect_error "zero-size synth" "size" synth -o "$T/zero.tif" --size 0x10x4
 [ -e "$T/zero.tif" ] && fail "zero-size synth left an output"
 # Band and window out of range.

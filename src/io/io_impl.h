@@ -58,6 +58,18 @@ int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *
 int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
                      const hcsc_tile *tile, hcsc_dtype dtype);
 
+/* Layout of a raw band-sequential (ENVI BSQ) file. */
+typedef struct {
+  int64_t offset; /* header offset in bytes */
+  int big_endian; /* ENVI "byte order = 1" */
+} hcsc_raw;
+
+/* Read this rank's box of a BSQ file with collective MPI-IO (see
+ * envi_read.c).  Returns a local code, agreed internally before every
+ * collective.  Collective on the grid's comm. */
+int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
+                      const hcsc_selection *sel, const hcsc_grid *g, hcsc_tile *tile);
+
 /* ENVI and GeoTIFF writers (see above). */
 int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
                        const hcsc_tile *tile, hcsc_dtype dtype);

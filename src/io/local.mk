@@ -1,5 +1,5 @@
 # src/io: scene metadata, GDAL/ENVI/NetCDF input and output
 libhypercsc_la_SOURCES += src/io/io_impl.h src/io/dtype.c src/io/meta.c src/io/scene.c \
-	src/io/gdal_meta.c src/io/gdal_read.c src/io/envi_write.c
+	src/io/gdal_meta.c src/io/gdal_read.c src/io/envi_read.c src/io/envi_write.c
 hcscinc_HEADERS += include/hcsc/meta.h include/hcsc/scene.h
 libhypercsc_la_SOURCES += src/io/netcdf.c src/io/gtiff_write.c

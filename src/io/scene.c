@@ -24,6 +24,8 @@ struct hcsc_scene {
   char *path;
   hcsc_meta meta;
   int netcdf;
+  int bsq;        /* ENVI band-sequential: read with MPI-IO */
+  hcsc_raw raw;   /* its layout */
 };
 
 #define PATH_BUF 4096
@@ -133,7 +135,7 @@ const char *hcsc_io_mpi_path(const char *path, char *buf, size_t n)
 }
 
 /* Rank 0's part of open: probe the file and fill m. */
-static int probe(const char *path, hcsc_meta *m, int *netcdf)
+static int probe(const char *path, hcsc_meta *m, int *netcdf, int *bsq, hcsc_raw *raw)
 {
   int err = 0;
   GDALDatasetH ds = NULL;
@@ -163,7 +165,18 @@ static int probe(const char *path, hcsc_meta *m, int *netcdf)
   }
   HCSC_CHECK(hcsc_io_gdal_get_meta(ds, path, m));
   const char *drv = GDALGetDriverShortName(GDALGetDatasetDriver(ds));
-  if (drv && !strcasecmp(drv, "ENVI")) HCSC_CHECK(check_envi_size(ds, path, m));
+  if (drv && !strcasecmp(drv, "ENVI")) {
+    HCSC_CHECK(check_envi_size(ds, path, m));
+    const char *il = GDALGetMetadataItem(ds, "interleave", "ENVI");
+    const char *ho = GDALGetMetadataItem(ds, "header_offset", "ENVI");
+    const char *bo = GDALGetMetadataItem(ds, "byte_order", "ENVI");
+    char **files = GDALGetFileList(ds);
+    /* The raw file is the one GDAL opened: the path itself. */
+    *bsq = (!il || !strcasecmp(il, "bsq")) && files && files[0] && !strcmp(files[0], path);
+    CSLDestroy(files);
+    raw->offset = ho ? atoll(ho) : 0;
+    raw->big_endian = bo && atoi(bo) == 1;
+  }
 cleanup:
   if (ds) GDALClose(ds);
   return err;
@@ -190,7 +203,7 @@ int hcsc_scene_open(MPI_Comm comm, const char *path, hcsc_scene **out)
       free(s->path);
       s->path = data;
       hcsc_timer_start(HCSC_PHASE_IO_READ);
-      err = probe(s->path, &s->meta, &flag);
+      err = probe(s->path, &s->meta, &flag, &s->bsq, &s->raw);
       hcsc_timer_stop(HCSC_PHASE_IO_READ);
     }
   }
@@ -210,6 +223,11 @@ int hcsc_scene_open(MPI_Comm comm, const char *path, hcsc_scene **out)
   }
   HCSC_MPI(MPI_Bcast(&flag, 1, MPI_INT, 0, comm));
   s->netcdf = flag;
+  {
+    long long lay[3] = {s->bsq, s->raw.offset, s->raw.big_endian};
+    HCSC_MPI(MPI_Bcast(lay, 3, MPI_LONG_LONG, 0, comm));
+    s->bsq = (int)lay[0], s->raw.offset = lay[1], s->raw.big_endian = (int)lay[2];
+  }
   HCSC_CHECK(hcsc_meta_bcast(&s->meta, 0, comm));
   HCSC_MPI(MPI_Comm_dup(comm, &s->comm));
   *out = s;
@@ -293,6 +311,8 @@ int hcsc_scene_read(hcsc_scene *s, const hcsc_selection *sel, const hcsc_grid *g
   hcsc_timer_start(HCSC_PHASE_IO_READ);
   if (s->netcdf)
     err = hcsc_io_nc_read(s->path, &s->meta, sel, g, tile);
+  else if (s->bsq && !getenv("HCSC_READ_WITH_GDAL"))
+    err = hcsc_io_envi_read(s->path, &s->meta, &s->raw, sel, g, tile);
   else
     err = hcsc_io_gdal_read(s->path, &s->meta, sel, g, tile);
   if (!err)
