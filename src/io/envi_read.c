@@ -2,11 +2,14 @@
  *
  * A BSQ file is raw (band, row, col) values after a header offset, so each
  * rank can read its own window without going through GDAL's block cache:
- * in rounds of whole tile rows (hcsc_io_chunk_bytes()), each rank describes
- * the file segments of its rows with one hindexed type, sets it as the file
- * view and reads with MPI_File_read_all; then it converts to float32
- * (byte order, nodata -> NaN) straight into the tile.  Every rank takes part
- * in the same number of rounds.  BIL and BIP files are read through GDAL. */
+ * the file view is this rank's 3-D subarray (set once, as the writer does),
+ * and consecutive MPI_File_read_all calls fetch it in rounds of whole tile
+ * rows (hcsc_io_chunk_bytes()), each converted to float32 (byte order,
+ * nodata -> NaN) straight into the tile.  Every rank takes part in the same
+ * number of rounds.  A subarray needs the selected bands to be ascending
+ * and consecutive in the file (all bands, or a range such as 10-50); other
+ * band lists, and BIL/BIP files, are read through GDAL (see
+ * hcsc_io_envi_can_read). */
 #include "config.h"
 
 #include <limits.h>
@@ -67,15 +70,12 @@ static void raw_to_float(hcsc_dtype t, void *src, float *dst, size_t n, int swap
 #undef CONVERT
 }
 
-typedef struct {
-  MPI_Aint file, mem;
-  int len;
-} segment;
-
-static int seg_cmp(const void *a, const void *b)
+/* See io_impl.h. */
+int hcsc_io_envi_can_read(const hcsc_selection *sel, const hcsc_box *box)
 {
-  MPI_Aint x = ((const segment *)a)->file, y = ((const segment *)b)->file;
-  return x < y ? -1 : x > y;
+  for (int64_t b = 1; b < box->nb; b++)
+    if (hcsc_io_sel_band(sel, box->b0 + b) != hcsc_io_sel_band(sel, box->b0) + b) return 0;
+  return 1;
 }
 
 /* See io_impl.h.  Collective on the grid's comm. */
@@ -85,7 +85,7 @@ int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
   int err = 0;
   MPI_Comm comm = hcsc_grid_comm(g);
   MPI_File fh = MPI_FILE_NULL;
-  MPI_Datatype ft = MPI_DATATYPE_NULL, mt = MPI_DATATYPE_NULL;
+  MPI_Datatype el = MPI_DATATYPE_NULL, ft = MPI_DATATYPE_NULL;
   hcsc_box box = hcsc_grid_box(g);
   const size_t es = hcsc_dtype_size(m->dtype);
   const int64_t wr = sel ? sel->window[0] : 0, wc = sel ? sel->window[1] : 0;
@@ -95,19 +95,12 @@ int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
   if (chunk_rows > nrows) chunk_rows = nrows > 0 ? nrows : 1;
   int64_t rounds = (nrows + chunk_rows - 1) / chunk_rows, max_rounds = 0;
   char *buf = NULL;
-  int *lens = NULL;
-  MPI_Aint *disps = NULL, *mdisps = NULL;
-  segment *seg = NULL;
   const int swap = raw->big_endian != host_is_big_endian();
 
-  if (chunk_rows * box.nc * (int64_t)es > INT_MAX)
+  if (chunk_rows * box.nc > INT_MAX)
     err = HCSC_ERR(HCSC_ESIZE, "%s: a row of %lld values is too large for one MPI read", path,
                    (long long)box.nc);
-  if (!err && (!(buf = malloc((size_t)(chunk_rows * box.nc) * es + 1)) ||
-               !(lens = malloc((size_t)chunk_rows * sizeof *lens)) ||
-               !(disps = malloc((size_t)chunk_rows * sizeof *disps)) ||
-               !(mdisps = malloc((size_t)chunk_rows * sizeof *mdisps)) ||
-               !(seg = malloc((size_t)chunk_rows * sizeof *seg))))
+  if (!err && !(buf = malloc((size_t)(chunk_rows * box.nc) * es + 1)))
     err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory for the read buffer", path);
   HCSC_CHECK(hcsc_error_agree(comm, err));
   HCSC_MPI(MPI_Allreduce(&rounds, &max_rounds, 1, MPI_INT64_T, MPI_MAX, comm));
@@ -119,49 +112,31 @@ int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
     fh = MPI_FILE_NULL;
     HCSC_FAIL(HCSC_EIO, "%s: cannot open for reading (MPI-IO)", path);
   }
+  int sizes[3] = {(int)m->bands, (int)m->rows, (int)m->cols};
+  int sub[3] = {(int)box.nb, (int)box.nr, (int)box.nc};
+  int start[3] = {(int)hcsc_io_sel_band(sel, box.b0), (int)(wr + box.r0), (int)(wc + box.c0)};
+  MPI_Type_contiguous((int)es, MPI_BYTE, &el);
+  MPI_Type_commit(&el);
+  MPI_Type_create_subarray(3, sizes, sub, start, MPI_ORDER_C, el, &ft);
+  MPI_Type_commit(&ft);
+  mpierr = MPI_File_set_view(fh, (MPI_Offset)raw->offset, el, ft, "native", MPI_INFO_NULL);
+  if (mpierr != MPI_SUCCESS) err = mpiio_fail(mpierr, path, "MPI_File_set_view");
+  HCSC_CHECK(hcsc_error_agree(comm, err));
   for (int64_t k = 0; k < max_rounds; k++) {
     int64_t q0 = k * chunk_rows, q1 = q0 + chunk_rows < nrows ? q0 + chunk_rows : nrows;
-    /* One segment per tile row.  A file view needs nondecreasing offsets,
-     * but a band list may be in any order: sort the segments by file
-     * offset and let a memory type put each where its row belongs. */
-    int nseg = 0;
-    for (int64_t q = q0; q < q1; q++) {
-      int64_t b = q / box.nr, r = q % box.nr;
-      int64_t fb = hcsc_io_sel_band(sel, box.b0 + b);
-      seg[nseg].file = (MPI_Aint)raw->offset +
-                       (MPI_Aint)(((fb * m->rows + wr + box.r0 + r) * m->cols + wc + box.c0) * (int64_t)es);
-      seg[nseg].mem = (MPI_Aint)((q - q0) * box.nc * (int64_t)es);
-      seg[nseg++].len = (int)(box.nc * (int64_t)es);
-    }
-    qsort(seg, (size_t)nseg, sizeof *seg, seg_cmp);
-    int n = 0; /* merged: contiguous in the file and in memory */
-    for (int i = 0; i < nseg; i++) {
-      if (n > 0 && disps[n - 1] + lens[n - 1] == seg[i].file && mdisps[n - 1] + lens[n - 1] == seg[i].mem)
-        lens[n - 1] += seg[i].len;
-      else
-        disps[n] = seg[i].file, mdisps[n] = seg[i].mem, lens[n++] = seg[i].len;
-    }
-    int count = (int)((q1 > q0 ? q1 - q0 : 0) * box.nc * (int64_t)es);
-    MPI_Type_create_hindexed(n, lens, disps, MPI_BYTE, &ft);
-    MPI_Type_commit(&ft);
-    MPI_Type_create_hindexed(n, lens, mdisps, MPI_BYTE, &mt);
-    MPI_Type_commit(&mt);
-    mpierr = MPI_File_set_view(fh, 0, MPI_BYTE, ft, "native", MPI_INFO_NULL);
-    if (mpierr == MPI_SUCCESS) {
-      MPI_Status st;
-      mpierr = MPI_File_read_all(fh, buf, n > 0 ? 1 : 0, mt, &st);
+    int count = q1 > q0 ? (int)((q1 - q0) * box.nc) : 0;
+    MPI_Status st;
+    /* After a local failure keep taking part: the calls are collective. */
+    mpierr = MPI_File_read_all(fh, buf, err ? 0 : count, el, &st);
+    if (mpierr != MPI_SUCCESS) {
+      if (!err) err = mpiio_fail(mpierr, path, "MPI_File_read_all");
+    } else if (!err) {
       int got = 0;
-      if (mpierr == MPI_SUCCESS && !err) {
-        MPI_Get_count(&st, MPI_BYTE, &got);
-        if (n > 0 && got != count)
-          err = HCSC_ERR(HCSC_EFORMAT, "%s: short read (%d of %d bytes): file truncated?", path, got,
-                         count);
-      }
+      MPI_Get_count(&st, el, &got);
+      if (got != count)
+        err = HCSC_ERR(HCSC_EFORMAT, "%s: short read (%d of %d values): file truncated?", path, got,
+                       count);
     }
-    MPI_Type_free(&mt);
-    if (mpierr != MPI_SUCCESS && !err) err = mpiio_fail(mpierr, path, "MPI_File_read_all");
-    MPI_Type_free(&ft);
-    ft = MPI_DATATYPE_NULL;
     if (!err) {
       hcsc_timer_start(HCSC_PHASE_COMPUTE);
       for (int64_t q = q0; q < q1; q++)
@@ -174,10 +149,7 @@ int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
 cleanup:
   if (fh != MPI_FILE_NULL) MPI_File_close(&fh);
   if (ft != MPI_DATATYPE_NULL) MPI_Type_free(&ft);
+  if (el != MPI_DATATYPE_NULL) MPI_Type_free(&el);
   free(buf);
-  free(lens);
-  free(disps);
-  free(mdisps);
-  free(seg);
   return err;
 }

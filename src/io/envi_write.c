@@ -231,6 +231,11 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
     err = HCSC_ERR(HCSC_EIO, "%s: wrote %lld of %lld values", path, (long long)written, (long long)n);
 timed:
   if (fh != MPI_FILE_NULL) {
+    /* Every rank's data on stable storage before the output is renamed
+     * into place (collective; on a parallel file system rank 0's fsync
+     * would not cover other nodes' caches). */
+    mpierr = MPI_File_sync(fh);
+    if (mpierr != MPI_SUCCESS && !err) err = mpiio_error(mpierr, path, "MPI_File_sync");
     mpierr = MPI_File_close(&fh);
     if (mpierr != MPI_SUCCESS && !err) err = mpiio_error(mpierr, path, "MPI_File_close");
   }

@@ -64,6 +64,9 @@ typedef struct {
   int big_endian; /* ENVI "byte order = 1" */
 } hcsc_raw;
 
+/* Whether the bands of box under sel are consecutive ascending file bands
+ * (what the MPI-IO reader needs).  Not collective. */
+int hcsc_io_envi_can_read(const hcsc_selection *sel, const hcsc_box *box);
 /* Read this rank's box of a BSQ file with collective MPI-IO (see
  * envi_read.c).  Returns a local code, agreed internally before every
  * collective.  Collective on the grid's comm. */

@@ -475,8 +475,12 @@ cleanup:
       ncmpi_cancel(ncid, NC_REQ_ALL, NULL, NULL);
       ncmpi_abort(ncid);
     } else {
-      /* Write errors may surface only when the last buffers are flushed. */
-      err = nc_status(ncmpi_close(ncid), path, "closing NetCDF file", __LINE__);
+      /* Write errors may surface only when the last buffers are flushed;
+       * the sync puts every rank's data on stable storage before the
+       * output is renamed into place. */
+      err = nc_status(ncmpi_sync(ncid), path, "flushing NetCDF file", __LINE__);
+      int cerr = nc_status(ncmpi_close(ncid), path, "closing NetCDF file", __LINE__);
+      if (!err) err = cerr;
       /* Open MPI 4.1's default MPI-IO component (ompio) reports a failed
        * pwritev (disk full, file size limit) on stderr but returns success,
        * so PnetCDF cannot see it: a file shorter than its layout is the

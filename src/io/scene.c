@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,10 +309,13 @@ int hcsc_scene_read(hcsc_scene *s, const hcsc_selection *sel, const hcsc_grid *g
 
   hcsc_selection whole = {NULL, 0, {0, 0, 0, 0}};
   if (!sel) sel = &whole;
+  /* The MPI-IO path is collective: every rank must take it, or none. */
+  int mpiio_ok = hcsc_io_envi_can_read(sel, &box);
+  HCSC_MPI(MPI_Allreduce(MPI_IN_PLACE, &mpiio_ok, 1, MPI_INT, MPI_MIN, comm));
   hcsc_timer_start(HCSC_PHASE_IO_READ);
   if (s->netcdf)
     err = hcsc_io_nc_read(s->path, &s->meta, sel, g, tile);
-  else if (s->bsq && !getenv("HCSC_READ_WITH_GDAL"))
+  else if (s->bsq && !getenv("HCSC_READ_WITH_GDAL") && mpiio_ok)
     err = hcsc_io_envi_read(s->path, &s->meta, &s->raw, sel, g, tile);
   else
     err = hcsc_io_gdal_read(s->path, &s->meta, sel, g, tile);
@@ -383,8 +387,27 @@ static void remove_tree(const char *dir)
   rmdir(dir);
 }
 
+/* Flush a finished file (or directory) to stable storage: a rename that
+ * reaches the disk before the data would leave a complete-looking name
+ * over an incomplete file after a crash. */
+static int sync_path(const char *path)
+{
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return HCSC_ERR_ERRNO(path, "cannot open to flush");
+  int rc = fsync(fd);
+  int e = errno;
+  close(fd);
+  /* Some file systems cannot fsync a directory: that is not a failure. */
+  if (rc != 0 && e != EINVAL && e != EROFS) {
+    errno = e;
+    return HCSC_ERR_ERRNO(path, "cannot flush to disk");
+  }
+  return 0;
+}
+
 /* Move every file of tmp into dir (rename: same filesystem, atomic per
- * file, replaces an existing target only now that the output is complete). */
+ * file, replaces an existing target only now that the output is complete
+ * and flushed). */
 static int move_all(const char *tmp, const char *dir)
 {
   int err = 0;
@@ -395,6 +418,15 @@ static int move_all(const char *tmp, const char *dir)
     err = HCSC_ERR_ERRNO(tmp, "cannot list the temporary directory");
     goto cleanup;
   }
+  hcsc_timer_start(HCSC_PHASE_IO_WRITE);
+  while (!err && (e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(from, sizeof from, "%s/%s", tmp, e->d_name);
+    err = sync_path(from);
+  }
+  hcsc_timer_stop(HCSC_PHASE_IO_WRITE);
+  if (err) goto cleanup;
+  rewinddir(d);
   while ((e = readdir(d))) {
     if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
     snprintf(from, sizeof from, "%s/%s", tmp, e->d_name);
@@ -404,6 +436,7 @@ static int move_all(const char *tmp, const char *dir)
       goto cleanup;
     }
   }
+  sync_path(dir); /* the new names themselves */
 cleanup:
   if (d) closedir(d);
   return err;
