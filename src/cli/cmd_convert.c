@@ -83,7 +83,6 @@ int hcsc_cmd_convert(hcsc_cli *cli, int argc, char **argv)
            hcsc_dtype_name(wo.dtype != HCSC_DT_NONE ? wo.dtype : out.dtype), dims[0], dims[1], dims[2]);
     fflush(stdout);
   }
-  hcsc_cli_report_timings(cli);
 cleanup:
   hcsc_tile_free(&tile);
   hcsc_grid_destroy(&g);

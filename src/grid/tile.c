@@ -44,7 +44,12 @@ int hcsc_tile_alloc(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int halo)
    * faults of a large tile are paid here, once, and timed as setup, instead
    * of inside whatever first touches the tile (a read, a kernel) and
    * blurring that phase's timing. */
-  if (t->data) memset(t->data, 0, (n ? n : 1) * sizeof(float));
+  if (t->data) {
+    /* Through a volatile pointer: the compiler would otherwise fuse
+     * malloc + memset into calloc and leave the pages unmapped. */
+    volatile float *v = t->data;
+    for (size_t i = 0; i < n; i++) v[i] = 0.0f;
+  }
   hcsc_timer_stop(HCSC_PHASE_SETUP);
   if (!t->data)
     HCSC_FAIL(HCSC_ENOMEM, "out of memory allocating a tile of %zu bytes", n * sizeof(float));

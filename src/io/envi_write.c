@@ -139,7 +139,9 @@ int64_t hcsc_io_chunk_bytes(void)
 {
   const char *e = getenv("HCSC_IO_CHUNK");
   long long b = e ? atoll(e) : 0;
-  return b > 0 && b <= (1LL << 30) ? (int64_t)b : (int64_t)64 << 20;
+  /* 16 MiB: large requests for the file system, yet below glibc's 32 MiB
+   * mmap threshold so the buffers of every layer are reused. */
+  return b > 0 && b <= (1LL << 30) ? (int64_t)b : (int64_t)16 << 20;
 }
 
 /* See io_impl.h.  Collective on the grid's comm; returns a local code

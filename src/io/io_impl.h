@@ -86,7 +86,7 @@ int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g
  * Not collective. */
 const char *hcsc_io_mpi_path(const char *path, char *buf, size_t n);
 
-/* Bytes converted and moved per collective I/O call (64 MiB unless the
+/* Bytes converted and moved per collective I/O call (16 MiB unless the
  * environment variable HCSC_IO_CHUNK gives another count of bytes).
  * Not collective. */
 int64_t hcsc_io_chunk_bytes(void);
