@@ -67,7 +67,11 @@ int hcsc_noise_parse(const char *spec, hcsc_noise_model *m)
     m->impulse_ratio = arg ? v : 0;
     return 0;
   }
-  if (arg) HCSC_FAIL(HCSC_EINVAL, "noise model '%s': '%s' takes no parameter", spec, name);
+  static const char *const plain[] = {"blind", "noniid", "non-iid", "stripes", "stripe",
+                                      "deadlines", "deadline", "mixture"};
+  int known = 0;
+  for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) known |= !strcasecmp(name, plain[i]);
+  if (known && arg) HCSC_FAIL(HCSC_EINVAL, "noise model '%s': '%s' takes no parameter", spec, name);
   if (strcasecmp(name, "blind") == 0) {
     m->kind = HCSC_NOISE_KIND_BLIND;
   } else if (strcasecmp(name, "noniid") == 0 || strcasecmp(name, "non-iid") == 0) {
