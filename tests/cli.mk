@@ -5,3 +5,6 @@ MPI_TESTS += tests/cli_determinism.np1 tests/cli_determinism.np2 tests/cli_deter
 	tests/cli_determinism.np4
 MPI_TESTS += tests/cli_roundtrip.np1 tests/cli_roundtrip.np2 tests/cli_roundtrip.np3 \
 	tests/cli_roundtrip.np4
+# A real one-node SLURM, where installed (skips otherwise): one rank count.
+EXTRA_DIST += tests/slurm_srun.sh
+MPI_TESTS += tests/slurm_srun.np2
