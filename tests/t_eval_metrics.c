@@ -17,8 +17,8 @@ static int serial_metrics(const float *ref, const float *test, int64_t B, int64_
   tu_fill_from(&a, ref, H, W);
   tu_fill_from(&b, test, H, W);
   int err = hcsc_metrics_compute(MPI_COMM_SELF, MPI_COMM_NULL, &a, &b, B, o, m);
-  tu_tile_free(&a);
-  tu_tile_free(&b);
+  hcsc_tile_free(&a);
+  hcsc_tile_free(&b);
   return err;
 }
 
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
   TEST_OK(hcsc_noise_parse("noniid", &nm));
   TEST_OK(hcsc_noise_apply(MPI_COMM_SELF, &nm, 11, B, H, W, 0, &whole));
   memcpy(test, whole.data, n * sizeof *test);
-  tu_tile_free(&whole);
+  hcsc_tile_free(&whole);
   /* A few NaN values: skipped and counted. */
   test[5] = NAN;
   test[2 * H * W + 17 * W + 3] = NAN;
@@ -150,8 +150,8 @@ int main(int argc, char **argv)
                   dis.sam_pixels == ser.sam_pixels, "counts differ");
       hcsc_metrics_free(&dis);
       MPI_Comm_free(&spec);
-      tu_tile_free(&a);
-      tu_tile_free(&b);
+      hcsc_tile_free(&a);
+      hcsc_tile_free(&b);
     }
   hcsc_metrics_free(&ser);
   free(ref);

@@ -97,9 +97,9 @@ int main(int argc, char **argv)
                     (long long)b, st.noise[b], snoise[b]);
       }
       hcsc_stats_free(&st);
-      tu_tile_free(&t);
+      hcsc_tile_free(&t);
     }
-  tu_tile_free(&whole);
+  hcsc_tile_free(&whole);
 
   /* Pure Gaussian noise of sigma 0.1 (plus a smooth ramp): estimate within 5 %. */
   {
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     TEST_NEAR(st.noise[0] / 0.1, 1.0, 0.05);
     TEST_ASSERT(st.npairs[0] == GH * (GW - 1), "pairs %lld", (long long)st.npairs[0]);
     hcsc_stats_free(&st);
-    tu_tile_free(&t);
+    hcsc_tile_free(&t);
     free(g);
   }
 
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
       all_v[i] = sorted[i] = floor(20 * (hcsc_rng_uniform(3, 2, i, 0, 0) - 0.5)) / 4;
     qsort(sorted, (size_t)total, sizeof *sorted, cmp_d);
     int64_t start, n;
-    tu_split(total, size, rank, &start, &n);
+    hcsc_partition(total, size, rank, &start, &n);
     double *mine = all_v + start;
     for (int64_t k = 0; k < total; k += 7) {
       double got;

@@ -68,7 +68,7 @@ static void decompositions(void)
         if (mi >= 0) TEST_OK(hcsc_noise_apply(MPI_COMM_WORLD, &m, 99, B, H, W, 0, &t));
         TEST_ASSERT(tile_matches(&t, ref, H, W), "%s on %dx%dx%d differs from the whole scene",
                     mi < 0 ? "synth" : models[mi], g, p, q);
-        tu_tile_free(&t);
+        hcsc_tile_free(&t);
       }
     /* Also every single-rank box split into 2 x 3 boxes filled separately. */
     if (mi < 0)
@@ -81,7 +81,7 @@ static void decompositions(void)
         TEST_OK(tu_tile_alloc(&t, box, 0));
         TEST_OK(hcsc_synth_fill(&so, &t));
         TEST_ASSERT(tile_matches(&t, ref, H, W), "synth box %d differs", i);
-        tu_tile_free(&t);
+        hcsc_tile_free(&t);
       }
     if (ref != clean) free(ref);
   }

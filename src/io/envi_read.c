@@ -22,13 +22,6 @@
 #include "hcsc/timer.h"
 #include "io/io_impl.h"
 
-static int mpiio_fail(int mpierr, const char *path, const char *call)
-{
-  char buf[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  if (MPI_Error_string(mpierr, buf, &len) != MPI_SUCCESS) buf[0] = '\0';
-  return HCSC_ERR(HCSC_EIO, "%s: %s failed: %s", path, call, buf);
-}
 
 static int host_is_big_endian(void)
 {
@@ -120,7 +113,7 @@ int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
   MPI_Type_create_subarray(3, sizes, sub, start, MPI_ORDER_C, el, &ft);
   MPI_Type_commit(&ft);
   mpierr = MPI_File_set_view(fh, (MPI_Offset)raw->offset, el, ft, "native", MPI_INFO_NULL);
-  if (mpierr != MPI_SUCCESS) err = mpiio_fail(mpierr, path, "MPI_File_set_view");
+  if (mpierr != MPI_SUCCESS) err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_set_view");
   HCSC_CHECK(hcsc_error_agree(comm, err));
   for (int64_t k = 0; k < max_rounds; k++) {
     int64_t q0 = k * chunk_rows, q1 = q0 + chunk_rows < nrows ? q0 + chunk_rows : nrows;
@@ -129,7 +122,7 @@ int hcsc_io_envi_read(const char *path, const hcsc_meta *m, const hcsc_raw *raw,
     /* After a local failure keep taking part: the calls are collective. */
     mpierr = MPI_File_read_all(fh, buf, err ? 0 : count, el, &st);
     if (mpierr != MPI_SUCCESS) {
-      if (!err) err = mpiio_fail(mpierr, path, "MPI_File_read_all");
+      if (!err) err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_read_all");
     } else if (!err) {
       int got = 0;
       MPI_Get_count(&st, el, &got);

@@ -21,7 +21,8 @@
 
 /* Wrap an MPI-IO error: keep MPI's text, and report a full disk or a file
  * size limit as HCSC_ENOSPC naming the file. */
-static int mpiio_error(int mpierr, const char *path, const char *call)
+/* See io_impl.h. */
+int hcsc_io_mpiio_error(int mpierr, const char *path, const char *call)
 {
   char buf[MPI_MAX_ERROR_STRING];
   int len = 0, cls = 0;
@@ -184,7 +185,7 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
   /* MPI_File_open is collective and fails on all ranks together. */
   if (mpierr != MPI_SUCCESS) {
     fh = MPI_FILE_NULL;
-    err = mpiio_error(mpierr, path, "MPI_File_open");
+    err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_open");
     goto timed;
   }
   int sizes[3] = {(int)m->bands, (int)m->rows, (int)m->cols};
@@ -196,7 +197,7 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
   MPI_Type_commit(&ft);
   mpierr = MPI_File_set_view(fh, 0, el, ft, "native", MPI_INFO_NULL);
   if (mpierr != MPI_SUCCESS) {
-    err = mpiio_error(mpierr, path, "MPI_File_set_view");
+    err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_set_view");
     goto timed;
   }
   int64_t written = 0;
@@ -218,7 +219,7 @@ int hcsc_io_envi_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
      * are collective. */
     mpierr = MPI_File_write_all(fh, buf, err ? 0 : count, el, &st);
     if (mpierr != MPI_SUCCESS) {
-      if (!err) err = mpiio_error(mpierr, path, "MPI_File_write_all");
+      if (!err) err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_write_all");
     } else if (!err) {
       int cnt = 0;
       MPI_Get_count(&st, el, &cnt);
@@ -237,9 +238,9 @@ timed:
      * into place (collective; on a parallel file system rank 0's fsync
      * would not cover other nodes' caches). */
     mpierr = MPI_File_sync(fh);
-    if (mpierr != MPI_SUCCESS && !err) err = mpiio_error(mpierr, path, "MPI_File_sync");
+    if (mpierr != MPI_SUCCESS && !err) err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_sync");
     mpierr = MPI_File_close(&fh);
-    if (mpierr != MPI_SUCCESS && !err) err = mpiio_error(mpierr, path, "MPI_File_close");
+    if (mpierr != MPI_SUCCESS && !err) err = hcsc_io_mpiio_error(mpierr, path, "MPI_File_close");
   }
   hcsc_timer_stop(HCSC_PHASE_IO_WRITE);
   HCSC_CHECK(hcsc_error_agree(comm, err));

@@ -58,6 +58,10 @@ int hcsc_io_nc_read(const char *path, const hcsc_meta *m, const hcsc_selection *
 int hcsc_io_nc_write(const char *path, const hcsc_meta *m, const hcsc_grid *g,
                      const hcsc_tile *tile, hcsc_dtype dtype);
 
+/* Wrap a failed MPI-IO call on path: MPI's own text kept, a full disk or
+ * quota as HCSC_ENOSPC, anything else HCSC_EIO.  Not collective. */
+int hcsc_io_mpiio_error(int mpierr, const char *path, const char *call);
+
 /* Layout of a raw band-sequential (ENVI BSQ) file. */
 typedef struct {
   int64_t offset; /* header offset in bytes */
