@@ -19,8 +19,6 @@
 #include "hcsc/timer.h"
 #include "io/io_impl.h"
 
-/* Wrap an MPI-IO error: keep MPI's text, and report a full disk or a file
- * size limit as HCSC_ENOSPC naming the file. */
 /* See io_impl.h. */
 int hcsc_io_mpiio_error(int mpierr, const char *path, const char *call)
 {
