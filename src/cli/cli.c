@@ -47,11 +47,57 @@ static void print_opts(FILE *f, const hcsc_opt *opts)
   }
 }
 
+/* Print text wrapped at 79 columns: a single line break in the text is a
+ * space, a blank line starts a new paragraph, and a line that starts with
+ * a space (a table, a list) is printed as it is. */
+static void print_wrapped(FILE *f, const char *text)
+{
+  int col = 0;
+  const char *p = text;
+  while (*p) {
+    if (p[0] == '\n' && p[1] == '\n') {
+      fputs("\n\n", f);
+      col = 0;
+      p += 2;
+      continue;
+    }
+    if ((p == text || p[-1] == '\n') && *p == ' ') {
+      size_t n = strcspn(p, "\n");
+      if (col > 0) fputc('\n', f);
+      fwrite(p, 1, n, f);
+      fputc('\n', f);
+      col = 0;
+      p += n;
+      if (*p == '\n') p++;
+      continue;
+    }
+    if (*p == '\n' || *p == ' ') {
+      p++;
+      continue;
+    }
+    size_t w = strcspn(p, " \n");
+    if (col > 0 && col + 1 + (int)w > 79) {
+      fputc('\n', f);
+      col = 0;
+    } else if (col > 0) {
+      fputc(' ', f);
+      col++;
+    }
+    fwrite(p, 1, w, f);
+    col += (int)w;
+    p += w;
+  }
+  fputc('\n', f);
+}
+
 void hcsc_cli_usage(const hcsc_cli *cli, const hcsc_cmd_desc *info, const hcsc_opt *opts, FILE *f)
 {
   if (cli->rank != 0) return;
   fprintf(f, "usage: hypercsc %s %s\n\n%s\n", info->name, info->usage, info->summary);
-  if (info->details) fprintf(f, "\n%s\n", info->details);
+  if (info->details) {
+    fputc('\n', f);
+    print_wrapped(f, info->details);
+  }
   if (opts && opts->name) {
     fprintf(f, "\noptions:\n");
     print_opts(f, opts);
