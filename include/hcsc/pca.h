@@ -90,7 +90,7 @@ int hcsc_pca_covariance(const hcsc_grid *g, const hcsc_tile *t, double *mean, do
 int hcsc_pca_eig_lapack(int64_t n, const double *a, double *w, double *v);
 
 /* The same through ScaLAPACK pdsyevd on a near-square BLACS grid over the
- * ranks of comm, with square blocks of nb (0: choose, at most 32).  a must
+ * ranks of comm, with square blocks of nb (0: choose, at most 64).  a must
  * be the same on every rank; w and v are returned on every rank.
  * Collective on comm. */
 int hcsc_pca_eig_scalapack(MPI_Comm comm, int64_t n, const double *a, int nb, double *w,

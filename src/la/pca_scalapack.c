@@ -49,10 +49,11 @@ int hcsc_pca_eig_scalapack(MPI_Comm comm, int64_t n, const double *a, int nb, do
   npcol = size / nprow;
   if (nb <= 0) {
     /* Square blocks (pdsyevd needs MB == NB); small enough that every
-     * process row and column gets some, at most 32. */
+     * process row and column gets some, at most 64 (faster than 32 at
+     * n = 1024 here). */
     int big = nprow > npcol ? nprow : npcol;
     nb = (int)(n / big);
-    if (nb > 32) nb = 32;
+    if (nb > 64) nb = 64;
     if (nb < 1) nb = 1;
   }
 
