@@ -15,5 +15,6 @@
 #include "hcsc/noise.h"
 #include "hcsc/metrics.h"
 #include "hcsc/stats.h"
+#include "hcsc/pca.h"
 
 #endif

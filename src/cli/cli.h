@@ -77,5 +77,6 @@ int hcsc_cmd_convert(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_synth(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_noise(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_eval(hcsc_cli *cli, int argc, char **argv);
+int hcsc_cmd_pca(hcsc_cli *cli, int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const command commands[] = {
     {"synth", hcsc_cmd_synth, "generate a synthetic hyperspectral scene of any size in parallel"},
     {"noise", hcsc_cmd_noise, "add noise by the protocol of hyperspectral denoising papers"},
     {"eval", hcsc_cmd_eval, "compare two scenes: MPSNR, MSSIM, SAM, ERGAS"},
+    {"pca", hcsc_cmd_pca, "spectral subspace (PCA of the band covariance), low-rank reconstruction"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
