@@ -15,5 +15,7 @@
 #include "hcsc/noise.h"
 #include "hcsc/metrics.h"
 #include "hcsc/stats.h"
+#include "hcsc/dict.h"
+#include "hcsc/conv.h"
 
 #endif

@@ -24,6 +24,7 @@ include tests/io.mk
 include tests/nc.mk
 include tests/eval.mk
 include tests/cli.mk
+include tests/csc.mk
 
 TESTS = $(MPI_TESTS)
 CLEANFILES += $(MPI_TESTS)
