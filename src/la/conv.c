@@ -40,14 +40,21 @@ struct hcsc_conv {
 
 /* ------------------------------------------------------------ cost model */
 
-/* Seconds per unit, measured with bench/conv.c on the development machine
- * (AMD EPYC, 2.1 GHz, one core; see the benchmark's output):
- *   direct: 2 M C k^2 flops per pixel at about 45 GFLOP/s,
- *   FFT:    a B x B r2c or c2r transform at about 5 n log2 n / 2 "flops"
- *           at 7 GFLOP/s-equivalent, and the complex multiply-accumulate
- *           of one (atom, channel) pair at 8 flops per frequency at 12
- *           GFLOP/s (memory bound: it streams the atom spectra).
- * Only the ratio matters for the choice. */
+/* Rates of the model, from bench/conv.c on the development machine (AMD
+ * EPYC, 2 cores at 2.1 GHz, one rank, 256 x 256 tile, FFTW_ESTIMATE; the
+ * machine was shared, figures vary by about 30%):
+ *   direct: 2 M C k^2 flops per pixel; measured 20-40 GFLOP/s (45-60 in
+ *           an isolated kernel test), modelled at 45;
+ *   FFT:    per B x B block, M + C transforms of 2.5 n log2 n flops
+ *           (n = B^2) at 7 GFLOP/s-equivalent, and M C complex
+ *           multiply-accumulates of 8 flops per frequency at 12 GFLOP/s.
+ * Measured switch point (time of FFT / direct, synthesis + analysis):
+ *   C = 16: FFT faster from k = 5 (ratio 0.8 at M = 16, 0.3 at k = 11);
+ *   C = 1:  direct faster up to k = 9; at k = 11 the two are even for
+ *           M = 32 and FFT is about 2x faster for M = 64.
+ * With these constants AUTO picks FFT for C = 16, k >= 5 and direct for
+ * C = 1 (including k = 11, where it loses at most 2x).  Only the ratio of
+ * the rates matters. */
 #define COST_DIRECT_FLOPS 45e9
 #define COST_FFT_FLOPS 7e9
 #define COST_MAC_FLOPS 12e9
