@@ -1,2 +1,9 @@
 # Benchmarks (run by hand, not by make check): see bench/README.md
 EXTRA_DIST += bench/io.sh bench/README.md
+# Convolution throughput (built by "make bench", not run by make check)
+EXTRA_PROGRAMS = bench/bench_conv
+bench_bench_conv_SOURCES = bench/conv.c
+bench_bench_conv_LDADD = libhypercsc.la
+CLEANFILES += bench/bench_conv
+bench: bench/bench_conv
+.PHONY: bench

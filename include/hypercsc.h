@@ -16,5 +16,7 @@
 #include "hcsc/metrics.h"
 #include "hcsc/stats.h"
 #include "hcsc/pca.h"
+#include "hcsc/dict.h"
+#include "hcsc/conv.h"
 
 #endif

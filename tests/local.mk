@@ -25,6 +25,7 @@ include tests/nc.mk
 include tests/eval.mk
 include tests/cli.mk
 include tests/pca.mk
+include tests/csc.mk
 
 TESTS = $(MPI_TESTS)
 CLEANFILES += $(MPI_TESTS)

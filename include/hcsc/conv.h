@@ -67,6 +67,11 @@ void hcsc_tile_zero_outside(hcsc_tile *t, int64_t rows, int64_t cols);
  * figures: 2 M C k^2 nr nc for the direct backend. */
 double hcsc_conv_flops(const hcsc_conv *op);
 
+/* The FFT block size (B x B transforms) of an FFT plan, 0 for direct; the
+ * name of a backend ("direct", "fft", "auto").  Not collective. */
+int hcsc_conv_block(const hcsc_conv *op);
+const char *hcsc_conv_backend_name(hcsc_conv_backend b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,9 @@ typedef struct {
 int hcsc_dict_alloc(hcsc_dict *d, int natoms, int nchan, int ksize, int scale);
 void hcsc_dict_free(hcsc_dict *d);
 int hcsc_dict_copy(hcsc_dict *dst, const hcsc_dict *src);
+/* Free an array of nlayers dictionaries (as hcsc_dict_load returns) and set
+ * *layers to NULL.  Not collective; accepts NULL. */
+void hcsc_dict_free_layers(hcsc_dict **layers, int nlayers);
 
 /* Project each atom onto the constraint set: unit Euclidean norm over its
  * C k^2 taps (an all-zero atom is left zero).  Not collective. */
@@ -68,6 +71,10 @@ typedef struct {
 } hcsc_dict_attr;
 int hcsc_dict_save(MPI_Comm comm, const char *path, const hcsc_dict *layers, int nlayers,
                    const hcsc_dict_attr *attrs, int nattrs, int force);
+/* load: *layers is a new array of *nlayers dictionaries owned by the caller
+ * (hcsc_dict_free_layers).  save refuses an existing path unless force
+ * (HCSC_EEXIST) and writes "<path>.hcsc-tmp-<pid>" first, renamed when
+ * complete. */
 int hcsc_dict_load(MPI_Comm comm, const char *path, hcsc_dict **layers, int *nlayers);
 
 #ifdef __cplusplus
