@@ -1,9 +1,12 @@
 # Benchmarks (run by hand, not by make check): see bench/README.md
 EXTRA_DIST += bench/io.sh bench/README.md
 # Convolution throughput (built by "make bench", not run by make check)
-EXTRA_PROGRAMS = bench/bench_conv
+EXTRA_PROGRAMS = bench/bench_conv bench/bench_pca
 bench_bench_conv_SOURCES = bench/conv.c
 bench_bench_conv_LDADD = libhypercsc.la
-CLEANFILES += bench/bench_conv
-bench: bench/bench_conv
+# Spectral subspace: covariance + eigensolver on a scene, LAPACK vs ScaLAPACK
+bench_bench_pca_SOURCES = bench/pca.c
+bench_bench_pca_LDADD = libhypercsc.la
+CLEANFILES += bench/bench_conv bench/bench_pca
+bench: bench/bench_conv bench/bench_pca
 .PHONY: bench
