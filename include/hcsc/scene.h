@@ -67,6 +67,13 @@ typedef struct {
  * selection's sizes.  Collective on the grid's comm. */
 int hcsc_scene_read(hcsc_scene *s, const hcsc_selection *sel, const hcsc_grid *g, hcsc_tile *tile);
 
+/* Allocate this rank's tile of the selection (grid box, nchan = box.nb)
+ * with a halo of width halo, read it, and fill the halo from the
+ * neighbours and the scene-edge rule (hcsc_halo_exchange) when halo > 0.
+ * On error the tile is freed.  Collective on the grid's comm. */
+int hcsc_scene_load(hcsc_scene *s, const hcsc_selection *sel, const hcsc_grid *g, int halo,
+                    hcsc_tile *tile);
+
 typedef struct {
   hcsc_format format;  /* AUTO: from the path */
   hcsc_dtype dtype;    /* NONE: meta->dtype */

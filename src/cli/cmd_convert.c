@@ -69,10 +69,7 @@ int hcsc_cmd_convert(hcsc_cli *cli, int argc, char **argv)
   }
   HCSC_CHECK(err);
   HCSC_CHECK(hcsc_grid_create(cli->comm, out.bands, out.rows, out.cols, cli->dims, &g));
-  hcsc_box box = hcsc_grid_box(g);
-  err = hcsc_tile_alloc(&tile, &box, box.nb, 0);
-  HCSC_CHECK(hcsc_error_agree(cli->comm, err));
-  HCSC_CHECK(hcsc_scene_read(s, &sel, g, &tile));
+  HCSC_CHECK(hcsc_scene_load(s, &sel, g, 0, &tile));
   HCSC_CHECK(hcsc_scene_write(outpath, &out, g, &tile, &wo));
   if (cli->rank == 0 && cli->level > HCSC_LOG_QUIET) {
     int dims[3];

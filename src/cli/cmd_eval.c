@@ -38,7 +38,6 @@ int hcsc_cmd_eval(hcsc_cli *cli, int argc, char **argv)
   int npos = 0;
   hcsc_scene *ref = NULL, *test = NULL;
   hcsc_grid *g = NULL;
-  hcsc_halo *halo = NULL;
   hcsc_tile tr = {0}, tt = {0};
   hcsc_metrics m = {0};
   const hcsc_opt opts[] = {
@@ -56,18 +55,10 @@ int hcsc_cmd_eval(hcsc_cli *cli, int argc, char **argv)
               pos[0], (long long)a->rows, (long long)a->cols, (long long)a->bands, pos[1],
               (long long)b->rows, (long long)b->cols, (long long)b->bands);
   HCSC_CHECK(hcsc_grid_create(cli->comm, a->bands, a->rows, a->cols, cli->dims, &g));
-  hcsc_box box = hcsc_grid_box(g);
-  int local = hcsc_tile_alloc(&tr, &box, box.nb, 5);
-  if (!local) local = hcsc_tile_alloc(&tt, &box, box.nb, 5);
-  HCSC_CHECK(hcsc_error_agree(cli->comm, local));
-  hcsc_selection sel = {NULL, 0, {0, 0, 0, 0}};
-  HCSC_CHECK(hcsc_scene_read(ref, &sel, g, &tr));
-  HCSC_CHECK(hcsc_scene_read(test, &sel, g, &tt));
   /* SSIM's 11 x 11 window needs 5 pixels of the neighbours (or of the
    * mirrored scene edge). */
-  HCSC_CHECK(hcsc_halo_create(g, 5, box.nb, &halo));
-  HCSC_CHECK(hcsc_halo_exchange(halo, &tr));
-  HCSC_CHECK(hcsc_halo_exchange(halo, &tt));
+  HCSC_CHECK(hcsc_scene_load(ref, NULL, g, 5, &tr));
+  HCSC_CHECK(hcsc_scene_load(test, NULL, g, 5, &tt));
   hcsc_metrics_opts mo;
   hcsc_metrics_opts_init(&mo);
   mo.peak = peak;
@@ -129,7 +120,6 @@ int hcsc_cmd_eval(hcsc_cli *cli, int argc, char **argv)
   HCSC_CHECK(hcsc_error_agree(cli->comm, werr));
 cleanup:
   hcsc_metrics_free(&m);
-  hcsc_halo_destroy(&halo);
   hcsc_tile_free(&tr);
   hcsc_tile_free(&tt);
   hcsc_grid_destroy(&g);

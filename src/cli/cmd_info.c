@@ -161,7 +161,6 @@ int hcsc_cmd_info(hcsc_cli *cli, int argc, char **argv)
   int npos = 0;
   hcsc_scene *s = NULL;
   hcsc_grid *g = NULL;
-  hcsc_halo *halo = NULL;
   hcsc_tile tile = {0};
   hcsc_stats st = {0};
   const hcsc_opt opts[] = {
@@ -173,14 +172,9 @@ int hcsc_cmd_info(hcsc_cli *cli, int argc, char **argv)
   const hcsc_meta *m = hcsc_scene_meta(s);
   if (!no_stats) {
     HCSC_CHECK(hcsc_grid_create(cli->comm, m->bands, m->rows, m->cols, cli->dims, &g));
-    hcsc_box box = hcsc_grid_box(g);
-    HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&tile, &box, box.nb, 1)));
-    hcsc_selection sel = {NULL, 0, {0, 0, 0, 0}};
-    HCSC_CHECK(hcsc_scene_read(s, &sel, g, &tile));
     /* A halo of one column makes the differences across tile borders,
      * hence the noise estimate, independent of the decomposition. */
-    HCSC_CHECK(hcsc_halo_create(g, 1, box.nb, &halo));
-    HCSC_CHECK(hcsc_halo_exchange(halo, &tile));
+    HCSC_CHECK(hcsc_scene_load(s, NULL, g, 1, &tile));
     HCSC_CHECK(hcsc_stats_compute(hcsc_grid_comm(g), &tile, m->bands, m->cols, 1, &st));
   }
   if (cli->rank == 0) {
@@ -192,7 +186,6 @@ int hcsc_cmd_info(hcsc_cli *cli, int argc, char **argv)
   }
 cleanup:
   hcsc_stats_free(&st);
-  hcsc_halo_destroy(&halo);
   hcsc_tile_free(&tile);
   hcsc_grid_destroy(&g);
   hcsc_scene_close(&s);

@@ -55,10 +55,7 @@ int hcsc_cmd_noise(hcsc_cli *cli, int argc, char **argv)
   HCSC_CHECK(hcsc_scene_open(cli->comm, pos[0], &in));
   const hcsc_meta *meta = hcsc_scene_meta(in);
   HCSC_CHECK(hcsc_grid_create(cli->comm, meta->bands, meta->rows, meta->cols, cli->dims, &g));
-  hcsc_box box = hcsc_grid_box(g);
-  HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&tile, &box, box.nb, 0)));
-  hcsc_selection sel = {NULL, 0, {0, 0, 0, 0}};
-  HCSC_CHECK(hcsc_scene_read(in, &sel, g, &tile));
+  HCSC_CHECK(hcsc_scene_load(in, NULL, g, 0, &tile));
   double mm[2];
   HCSC_CHECK(hcsc_noise_minmax(cli->comm, &tile, mm));
   double range = peak > 0 ? peak : mm[1] - mm[0];

@@ -44,7 +44,6 @@ int hcsc_cmd_pca(hcsc_cli *cli, int argc, char **argv)
   int npos = 0;
   hcsc_scene *in = NULL;
   hcsc_grid *g = NULL;
-  hcsc_halo *halo = NULL;
   hcsc_tile tile = {0}, z = {0}, xr = {0};
   hcsc_stats st = {0};
   hcsc_pca p = {0};
@@ -88,9 +87,7 @@ int hcsc_cmd_pca(hcsc_cli *cli, int argc, char **argv)
   hcsc_box box = hcsc_grid_box(g);
   /* The noise estimate needs one column of halo to be the same on every
    * decomposition. */
-  HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&tile, &box, box.nb, noise_aware ? 1 : 0)));
-  hcsc_selection sel = {NULL, 0, {0, 0, 0, 0}};
-  HCSC_CHECK(hcsc_scene_read(in, &sel, g, &tile));
+  HCSC_CHECK(hcsc_scene_load(in, NULL, g, noise_aware ? 1 : 0, &tile));
 
   double t0 = MPI_Wtime();
   HCSC_CHECK(hcsc_pca_compute(g, &tile, solver, &p));
@@ -101,8 +98,6 @@ int hcsc_cmd_pca(hcsc_cli *cli, int argc, char **argv)
     for (int64_t b = 0; b < meta->bands; b++) p.wavelength[b] = meta->wavelength[b];
   }
   if (noise_aware) {
-    HCSC_CHECK(hcsc_halo_create(g, 1, box.nb, &halo));
-    HCSC_CHECK(hcsc_halo_exchange(halo, &tile));
     HCSC_CHECK(hcsc_stats_compute(hcsc_grid_comm(g), &tile, meta->bands, meta->cols, 1, &st));
     HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_pca_choose_rank(&p, HCSC_PCA_NOISE, factor, st.noise)));
   } else if (want_rank > 0) {
@@ -167,7 +162,6 @@ cleanup:
   hcsc_meta_free(&rmeta);
   hcsc_pca_free(&p);
   hcsc_stats_free(&st);
-  hcsc_halo_destroy(&halo);
   hcsc_tile_free(&xr);
   hcsc_tile_free(&z);
   hcsc_tile_free(&tile);

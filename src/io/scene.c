@@ -289,6 +289,25 @@ static int check_selection(const hcsc_scene *s, const hcsc_selection *sel, int64
 }
 
 /* See scene.h.  Collective on the grid's comm. */
+int hcsc_scene_load(hcsc_scene *s, const hcsc_selection *sel, const hcsc_grid *g, int halo,
+                    hcsc_tile *tile)
+{
+  int err = 0;
+  hcsc_halo *plan = NULL;
+  hcsc_box box = hcsc_grid_box(g);
+  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(g), hcsc_tile_alloc(tile, &box, box.nb, halo)));
+  HCSC_CHECK(hcsc_scene_read(s, sel, g, tile));
+  if (halo > 0) {
+    HCSC_CHECK(hcsc_halo_create(g, halo, box.nb, &plan));
+    HCSC_CHECK(hcsc_halo_exchange(plan, tile));
+  }
+cleanup:
+  hcsc_halo_destroy(&plan);
+  if (err) hcsc_tile_free(tile);
+  return err;
+}
+
+/* See scene.h.  Collective on the grid's comm. */
 int hcsc_scene_read(hcsc_scene *s, const hcsc_selection *sel, const hcsc_grid *g, hcsc_tile *tile)
 {
   int err = 0;
