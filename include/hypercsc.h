@@ -18,5 +18,6 @@
 #include "hcsc/pca.h"
 #include "hcsc/dict.h"
 #include "hcsc/conv.h"
+#include "hcsc/pursuit.h"
 
 #endif

@@ -26,6 +26,7 @@ include tests/eval.mk
 include tests/cli.mk
 include tests/pca.mk
 include tests/csc.mk
+include tests/pursuit.mk
 
 TESTS = $(MPI_TESTS)
 CLEANFILES += $(MPI_TESTS)

@@ -1,0 +1,66 @@
+/* hypercsc — sparse pursuit: distributed ISTA and FISTA for one
+ * convolutional layer (scale 1) on a spatial grid (G = 1):
+ *
+ *   min_z  1/2 ||D z - x||^2 + lambda ||z||_1     (optionally z >= 0)
+ *
+ * with D the synthesis operator of hcsc/conv.h (scene-edge rule included).
+ * The step is 1/L, L = 1.05 ||D||^2 estimated by a fixed number of power
+ * iterations on D^T D from a start drawn from the counter RNG, so L (and
+ * with it every iterate) is the same, to float rounding, on any
+ * decomposition.  FISTA restarts its momentum with the gradient test of
+ * O'Donoghue & Candes ("Adaptive restart for accelerated gradient
+ * schemes", 2015): restart when <y_k - z_{k+1}, z_{k+1} - z_k> > 0. */
+#ifndef HCSC_PURSUIT_H
+#define HCSC_PURSUIT_H
+
+#include "hcsc/conv.h"
+#include "hcsc/dict.h"
+#include "hcsc/grid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { HCSC_PURSUIT_ISTA = 0, HCSC_PURSUIT_FISTA } hcsc_pursuit_solver;
+
+typedef struct {
+  hcsc_pursuit_solver solver;
+  double lambda;             /* > 0 */
+  int iters;                 /* maximum iterations, >= 0 */
+  double tol;                /* stop when ||z_k+1 - z_k|| <= tol ||z_k+1||; 0: never */
+  int nonneg;                /* 1: constrain z >= 0 */
+  hcsc_conv_backend backend; /* operators' backend */
+  int power_iters;           /* power iterations for L; 0: 30 */
+} hcsc_pursuit_opts;
+
+typedef struct {
+  int iters;          /* iterations done */
+  int restarts;       /* FISTA momentum restarts */
+  double lipschitz;   /* L used (1.05 x the power estimate of ||D||^2) */
+  double sparsity;    /* fraction of nonzero coefficients of the final z */
+  double *objective;  /* iters + 1 values: objective[0] at the start, then after each iteration */
+} hcsc_pursuit_stats;
+
+/* Defaults: FISTA, lambda 0.1, 100 iterations, tol 1e-4, signed, auto
+ * backend.  Not collective. */
+void hcsc_pursuit_opts_default(hcsc_pursuit_opts *o);
+
+/* Solve on grid g (G = 1) for dictionary d (scale 1, d->nchan = x->nchan).
+ * x: this rank's tile (box = the grid's box, any halo; interior read).
+ * z: this rank's code tile, d->natoms channels on the same box, halo
+ * >= hcsc_conv_halo: its interior is the warm start and receives the
+ * result (halo left stale).  st may be NULL; otherwise st->objective is
+ * allocated here (the same values on every rank) and released by
+ * hcsc_pursuit_stats_free.  Invalid options, lambda <= 0 (HCSC_EINVAL),
+ * non-finite values in x (HCSC_EVALUE) or mismatched shapes fail on every
+ * rank.  Collective on the grid's comm. */
+int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x, hcsc_tile *z,
+                       const hcsc_pursuit_opts *o, hcsc_pursuit_stats *st);
+
+/* Free st->objective and zero st.  Not collective; accepts NULL. */
+void hcsc_pursuit_stats_free(hcsc_pursuit_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

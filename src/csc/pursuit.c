@@ -1,0 +1,354 @@
+/* Distributed ISTA / FISTA for one convolutional layer (hcsc/pursuit.h).
+ *
+ * Per iteration: one analysis (gradient D^T (D y - x) at the extrapolated
+ * point y), one synthesis (D z_{k+1}) and one Allreduce of five doubles
+ * (objective terms, step norms, restart test).  D y is not synthesised:
+ * by linearity D y = D z_{k+1} + beta (D z_{k+1} - D z_k), from the two
+ * latest syntheses kept on the C channels, so FISTA costs what ISTA costs
+ * and the objective reported each iteration is that of z_{k+1} itself. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hcsc/error.h"
+#include "hcsc/pursuit.h"
+#include "hcsc/rng.h"
+#include "hcsc/timer.h"
+
+#define PURSUIT_SEED 0x70757273756974ULL /* "pursuit" */
+#define PURSUIT_SAFETY 1.05
+
+void hcsc_pursuit_opts_default(hcsc_pursuit_opts *o)
+{
+  if (!o) return;
+  memset(o, 0, sizeof *o);
+  o->solver = HCSC_PURSUIT_FISTA;
+  o->lambda = 0.1;
+  o->iters = 100;
+  o->tol = 1e-4;
+  o->nonneg = 0;
+  o->backend = HCSC_CONV_AUTO;
+  o->power_iters = 30;
+}
+
+void hcsc_pursuit_stats_free(hcsc_pursuit_stats *st)
+{
+  if (!st) return;
+  free(st->objective);
+  memset(st, 0, sizeof *st);
+}
+
+static int same_box(const hcsc_box *a, const hcsc_box *b)
+{
+  return a->r0 == b->r0 && a->nr == b->nr && a->c0 == b->c0 && a->nc == b->nc;
+}
+
+/* Local checks of the arguments; the caller agrees on the result. */
+static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x,
+                      const hcsc_tile *z, const hcsc_pursuit_opts *o)
+{
+  int err = 0;
+  int dims[3];
+  if (!d || !x || !z || !o || !d->atoms || !x->data || !z->data)
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: missing dictionary, tile or options");
+  hcsc_grid_dims(g, dims);
+  if (dims[0] != 1) HCSC_FAIL(HCSC_ENOTSUP, "pursuit: grids with band slices (G = %d) not supported", dims[0]);
+  if (o->solver != HCSC_PURSUIT_ISTA && o->solver != HCSC_PURSUIT_FISTA)
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: unknown solver %d", (int)o->solver);
+  if (!(o->lambda > 0) || !isfinite(o->lambda))
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: lambda must be a finite value > 0 (got %g)", o->lambda);
+  if (o->iters < 0 || o->power_iters < 0 || !(o->tol >= 0))
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: iters %d, power_iters %d and tol %g must be >= 0", o->iters,
+              o->power_iters, o->tol);
+  if (d->scale != 1) HCSC_FAIL(HCSC_ENOTSUP, "pursuit: dictionary scale %d (only 1)", d->scale);
+  if (d->nchan != x->nchan)
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: dictionary has %d channels, scene tile %lld", d->nchan,
+              (long long)x->nchan);
+  if (d->natoms != z->nchan)
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: dictionary has %d atoms, code tile %lld channels", d->natoms,
+              (long long)z->nchan);
+  hcsc_box gb = hcsc_grid_box(g);
+  if (!same_box(&gb, &x->box) || !same_box(&gb, &z->box))
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: scene or code tile is not this rank's box of the grid");
+  const int h = d->ksize - 1 - (d->ksize - 1) / 2;
+  if (z->halo < h) HCSC_FAIL(HCSC_EINVAL, "pursuit: code tile halo %d < %d", z->halo, h);
+  for (int64_t c = 0; c < x->nchan; c++)
+    for (int64_t i = 0; i < x->box.nr; i++)
+      for (int64_t j = 0; j < x->box.nc; j++)
+        if (!isfinite(HCSC_TILE_AT(x, c, i, j)))
+          HCSC_FAIL(HCSC_EVALUE, "pursuit: non-finite value in the scene at band %lld, row %lld, col %lld",
+                    (long long)c, (long long)(x->box.r0 + i), (long long)(x->box.c0 + j));
+cleanup:
+  return err;
+}
+
+/* Working state of one solve. */
+typedef struct {
+  const hcsc_grid *g;
+  hcsc_conv *op;
+  hcsc_halo *hm, *hc; /* plans: M and C channels */
+  int64_t rows, cols;
+  hcsc_tile v;        /* M channels, halo: the point to synthesise */
+  hcsc_tile r;        /* C channels, halo: synthesis / residual */
+  hcsc_tile grad;     /* M channels: analysis output */
+} work;
+
+/* r = D v (v's halo exchanged here).  Collective on the spatial comm. */
+static int apply_synth(work *w)
+{
+  int err = 0;
+  HCSC_CHECK(hcsc_halo_exchange(w->hm, &w->v));
+  HCSC_CHECK(hcsc_conv_synth(w->op, &w->v, &w->r));
+cleanup:
+  return err;
+}
+
+/* grad = D^T r (r's halo exchanged and zeroed outside here). */
+static int apply_analysis(work *w)
+{
+  int err = 0;
+  HCSC_CHECK(hcsc_halo_exchange(w->hc, &w->r));
+  hcsc_tile_zero_outside(&w->r, w->rows, w->cols);
+  HCSC_CHECK(hcsc_conv_analysis(w->op, &w->r, &w->grad));
+cleanup:
+  return err;
+}
+
+/* L = safety * ||D^T D v|| after n power iterations from an RNG start. */
+static int estimate_lipschitz(work *w, int n, double *L)
+{
+  int err = 0;
+  const hcsc_box b = w->v.box;
+  const int64_t M = w->v.nchan;
+  double nrm = 0;
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t i = 0; i < b.nr; i++)
+      for (int64_t j = 0; j < b.nc; j++) {
+        float val = (float)hcsc_rng_normal(PURSUIT_SEED, 1, m, b.r0 + i, b.c0 + j);
+        HCSC_TILE_AT(&w->v, m, i, j) = val;
+        nrm += (double)val * val;
+      }
+  HCSC_CHECK(hcsc_grid_allreduce(w->g, HCSC_SCOPE_ALL, &nrm, 1, MPI_DOUBLE, MPI_SUM));
+  nrm = sqrt(nrm);
+  for (int it = 0; it < n && nrm > 0; it++) {
+    const float s = (float)(1.0 / nrm);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++) HCSC_TILE_AT(&w->v, m, i, j) *= s;
+    HCSC_CHECK(apply_synth(w));
+    HCSC_CHECK(apply_analysis(w));
+    nrm = 0;
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++) {
+          const float val = HCSC_TILE_AT(&w->grad, m, i, j);
+          HCSC_TILE_AT(&w->v, m, i, j) = val;
+          nrm += (double)val * val;
+        }
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    HCSC_CHECK(hcsc_grid_allreduce(w->g, HCSC_SCOPE_ALL, &nrm, 1, MPI_DOUBLE, MPI_SUM));
+    nrm = sqrt(nrm);
+  }
+  *L = PURSUIT_SAFETY * nrm;
+cleanup:
+  return err;
+}
+
+int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x, hcsc_tile *z,
+                       const hcsc_pursuit_opts *o, hcsc_pursuit_stats *st)
+{
+  int err = 0;
+  work w;
+  float *zk = NULL, *yk = NULL, *az = NULL, *ay = NULL;
+  double *obj = NULL;
+  memset(&w, 0, sizeof w);
+  if (st) memset(st, 0, sizeof *st);
+  if (!g) return HCSC_ERR(HCSC_EINVAL, "pursuit: no grid");
+  MPI_Comm comm = hcsc_grid_comm(g);
+
+  /* Local checks first, agreed before any collective. */
+  err = check_args(g, d, x, z, o);
+  if (!err) {
+    const hcsc_box box = hcsc_grid_box(g);
+    int64_t bands;
+    hcsc_grid_scene(g, &bands, &w.rows, &w.cols);
+    err = hcsc_conv_create(d, &box, w.rows, w.cols, o->backend, &w.op);
+  }
+  HCSC_CHECK(hcsc_error_agree(comm, err));
+
+  w.g = g;
+  const hcsc_box b = x->box;
+  const int64_t M = d->natoms, C = d->nchan, np = b.nr * b.nc;
+  const int h = hcsc_conv_halo(w.op), hw = h > 0 ? h : 1;
+  err = hcsc_tile_alloc(&w.v, &b, M, hw);
+  if (!err) err = hcsc_tile_alloc(&w.r, &b, C, hw);
+  if (!err) err = hcsc_tile_alloc(&w.grad, &b, M, 0);
+  if (!err) {
+    zk = calloc((size_t)(M * np) + 1, sizeof *zk);
+    yk = calloc((size_t)(M * np) + 1, sizeof *yk);
+    az = calloc((size_t)(C * np) + 1, sizeof *az);
+    ay = calloc((size_t)(C * np) + 1, sizeof *ay);
+    obj = calloc((size_t)o->iters + 1, sizeof *obj);
+    if (!zk || !yk || !az || !ay || !obj)
+      err = HCSC_ERR(HCSC_ENOMEM, "pursuit: out of memory for a %lld x %lld tile of %lld codes",
+                     (long long)b.nr, (long long)b.nc, (long long)M);
+  }
+  HCSC_CHECK(hcsc_error_agree(comm, err));
+  HCSC_CHECK(hcsc_halo_create(g, hw, M, &w.hm));
+  HCSC_CHECK(hcsc_halo_create(g, hw, C, &w.hc));
+
+  double L = 0;
+  HCSC_CHECK(estimate_lipschitz(&w, o->power_iters > 0 ? o->power_iters : 30, &L));
+  if (!(L > 0) || !isfinite(L))
+    HCSC_FAIL(HCSC_EVALUE, "pursuit: dictionary operator norm estimate %g (all-zero atoms?)", L);
+  const float step = (float)(1.0 / L), thr = (float)(o->lambda / L);
+
+/* Interior element (ch, i, j) of a packed M or C channel array. */
+#define PK(a, ch, i, j) ((a)[((ch) * b.nr + (i)) * b.nc + (j)])
+
+  /* Start: z_0 from the caller, its synthesis and objective. */
+  double l1 = 0, sum[5];
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t i = 0; i < b.nr; i++)
+      for (int64_t j = 0; j < b.nc; j++) {
+        float val = HCSC_TILE_AT(z, m, i, j);
+        if (o->nonneg && val < 0) val = 0;
+        PK(zk, m, i, j) = PK(yk, m, i, j) = HCSC_TILE_AT(&w.v, m, i, j) = val;
+        l1 += fabs((double)val);
+      }
+  HCSC_CHECK(apply_synth(&w));
+  sum[0] = 0;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t i = 0; i < b.nr; i++)
+      for (int64_t j = 0; j < b.nc; j++) {
+        const float s = HCSC_TILE_AT(&w.r, c, i, j);
+        PK(az, c, i, j) = PK(ay, c, i, j) = s;
+        const double e = (double)s - HCSC_TILE_AT(x, c, i, j);
+        sum[0] += e * e;
+      }
+  sum[1] = l1;
+  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, sum, 2, MPI_DOUBLE, MPI_SUM));
+  obj[0] = 0.5 * sum[0] + o->lambda * sum[1];
+
+  double t = 1;
+  int iter = 0, restarts = 0;
+  for (iter = 0; iter < o->iters;) {
+    /* Gradient at y: residual D y - x, then its analysis. */
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++)
+          HCSC_TILE_AT(&w.r, c, i, j) = PK(ay, c, i, j) - HCSC_TILE_AT(x, c, i, j);
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    HCSC_CHECK(apply_analysis(&w));
+
+    /* Proximal step z_{k+1} = S(y - grad / L); restart and step terms. */
+    double dz2 = 0, z2 = 0, rs = 0;
+    l1 = 0;
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++) {
+          const float y = PK(yk, m, i, j);
+          const float u = y - step * HCSC_TILE_AT(&w.grad, m, i, j);
+          float zn;
+          if (o->nonneg)
+            zn = u > thr ? u - thr : 0.0f;
+          else
+            zn = u > thr ? u - thr : (u < -thr ? u + thr : 0.0f);
+          const double dz = (double)zn - PK(zk, m, i, j);
+          dz2 += dz * dz;
+          z2 += (double)zn * zn;
+          rs += ((double)y - zn) * dz;
+          l1 += fabs((double)zn);
+          HCSC_TILE_AT(&w.v, m, i, j) = zn;
+        }
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    HCSC_CHECK(apply_synth(&w));
+    double r2 = 0;
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++) {
+          const double e = (double)HCSC_TILE_AT(&w.r, c, i, j) - HCSC_TILE_AT(x, c, i, j);
+          r2 += e * e;
+        }
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    sum[0] = r2;
+    sum[1] = l1;
+    sum[2] = dz2;
+    sum[3] = z2;
+    sum[4] = rs;
+    HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, sum, 5, MPI_DOUBLE, MPI_SUM));
+    iter++;
+    obj[iter] = 0.5 * sum[0] + o->lambda * sum[1];
+
+    /* Momentum: beta = 0 for ISTA and on a restart (the test is on the
+     * reduced value, so every rank takes the same branch). */
+    double beta = 0;
+    if (o->solver == HCSC_PURSUIT_FISTA) {
+      if (sum[4] > 0) {
+        t = 1;
+        restarts++;
+      } else {
+        const double tn = 0.5 * (1 + sqrt(1 + 4 * t * t));
+        beta = (t - 1) / tn;
+        t = tn;
+      }
+    }
+    const float fb = (float)beta;
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++) {
+          const float zn = HCSC_TILE_AT(&w.v, m, i, j);
+          PK(yk, m, i, j) = zn + fb * (zn - PK(zk, m, i, j));
+          PK(zk, m, i, j) = zn;
+        }
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t i = 0; i < b.nr; i++)
+        for (int64_t j = 0; j < b.nc; j++) {
+          const float an = HCSC_TILE_AT(&w.r, c, i, j);
+          PK(ay, c, i, j) = an + fb * (an - PK(az, c, i, j));
+          PK(az, c, i, j) = an;
+        }
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    if (o->tol > 0 && sqrt(sum[2]) <= o->tol * sqrt(sum[3])) break;
+  }
+
+  /* Result and statistics. */
+  double nnz = 0;
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t i = 0; i < b.nr; i++)
+      for (int64_t j = 0; j < b.nc; j++) {
+        HCSC_TILE_AT(z, m, i, j) = PK(zk, m, i, j);
+        if (PK(zk, m, i, j) != 0) nnz += 1;
+      }
+#undef PK
+  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, &nnz, 1, MPI_DOUBLE, MPI_SUM));
+  if (st) {
+    st->iters = iter;
+    st->restarts = restarts;
+    st->lipschitz = L;
+    st->sparsity = nnz / ((double)M * (double)w.rows * (double)w.cols);
+    st->objective = obj;
+    obj = NULL;
+  }
+
+cleanup:
+  hcsc_halo_destroy(&w.hm);
+  hcsc_halo_destroy(&w.hc);
+  hcsc_conv_destroy(&w.op);
+  hcsc_tile_free(&w.v);
+  hcsc_tile_free(&w.r);
+  hcsc_tile_free(&w.grad);
+  free(zk);
+  free(yk);
+  free(az);
+  free(ay);
+  free(obj);
+  return g ? hcsc_error_agree(hcsc_grid_comm(g), err) : err;
+}
