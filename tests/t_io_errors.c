@@ -22,14 +22,7 @@ enum { NB = 6, NR = 30, NC = 40 };
  * must contain what. */
 static void expect(int rc, int code, const char *what, const char *label)
 {
-  int lo, hi;
-  MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  TEST_ASSERT(lo == hi, "%s: ranks disagree (%d..%d)", label, lo, hi);
-  TEST_ASSERT(rc == code, "%s: got %s, expected %s (%s)", label, hcsc_errname(rc), hcsc_errname(code),
-              hcsc_error_message());
-  TEST_ASSERT(strstr(hcsc_error_message(), what) != NULL, "%s: message \"%s\" does not name %s", label,
-              hcsc_error_message(), what);
+  test_expect_error(rc, code, what, label);
 }
 
 /* Nothing named base, base's .hdr or a temporary directory in dir. */

@@ -66,6 +66,22 @@ int test_finish(const char *name)
   return total ? 1 : 0;
 }
 
+void test_expect_error(int rc, int code, const char *what, const char *label)
+{
+  int lo, hi;
+  MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  TEST_ASSERT(lo == hi, "%s: ranks disagree (%d..%d)", label, lo, hi);
+  if (code)
+    TEST_ASSERT(rc == code, "%s: got %s, expected %s (%s)", label, hcsc_errname(rc),
+                hcsc_errname(code), hcsc_error_message());
+  else
+    TEST_ASSERT(rc < 0, "%s: succeeded, expected an error", label);
+  if (what)
+    TEST_ASSERT(strstr(hcsc_error_message(), what) != NULL, "%s: message \"%s\" does not name %s",
+                label, hcsc_error_message(), what);
+}
+
 int test_skip(const char *reason)
 {
   if (rank_ == 0) printf("SKIP: %s\n", reason);

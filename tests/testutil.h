@@ -39,6 +39,10 @@ int test_near(double a, double b, double tol);
 /* Reduce failures over MPI_COMM_WORLD, print one verdict on rank 0,
  * finalize MPI and return the exit code for main(). */
 int test_finish(const char *name);
+/* A collective call failed as it should: rc is the same on every rank,
+ * equals code (any negative code when code is 0), and the recorded message
+ * contains what (unless NULL).  Collective on MPI_COMM_WORLD. */
+void test_expect_error(int rc, int code, const char *what, const char *label);
 /* Skip (77) on every rank, with a reason printed on rank 0. */
 int test_skip(const char *reason);
 /* Directory of the shared scenes (HCSC_DATA/hsi), or NULL if absent. */
