@@ -157,6 +157,23 @@ cleanup:
   return err;
 }
 
+
+/* FISTA's extrapolation on a packed array of the tile interior:
+ * y = v + beta (v - prev), then prev = v, for nchan channels of v.  Used for
+ * the codes and, by linearity, for their synthesis D z. */
+static void momentum(const hcsc_tile *v, int64_t nchan, float beta, float *y, float *prev)
+{
+  const int64_t nr = v->box.nr, nc = v->box.nc;
+  for (int64_t ch = 0; ch < nchan; ch++)
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t j = 0; j < nc; j++) {
+        const int64_t k = (ch * nr + i) * nc + j;
+        const float vn = HCSC_TILE_AT(v, ch, i, j);
+        y[k] = vn + beta * (vn - prev[k]);
+        prev[k] = vn;
+      }
+}
+
 int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x, hcsc_tile *z,
                        const hcsc_pursuit_opts *o, hcsc_pursuit_stats *st)
 {
@@ -301,20 +318,8 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
     }
     const float fb = (float)beta;
     hcsc_timer_start(HCSC_PHASE_COMPUTE);
-    for (int64_t m = 0; m < M; m++)
-      for (int64_t i = 0; i < b.nr; i++)
-        for (int64_t j = 0; j < b.nc; j++) {
-          const float zn = HCSC_TILE_AT(&w.v, m, i, j);
-          PK(yk, m, i, j) = zn + fb * (zn - PK(zk, m, i, j));
-          PK(zk, m, i, j) = zn;
-        }
-    for (int64_t c = 0; c < C; c++)
-      for (int64_t i = 0; i < b.nr; i++)
-        for (int64_t j = 0; j < b.nc; j++) {
-          const float an = HCSC_TILE_AT(&w.r, c, i, j);
-          PK(ay, c, i, j) = an + fb * (an - PK(az, c, i, j));
-          PK(az, c, i, j) = an;
-        }
+    momentum(&w.v, M, fb, yk, zk);
+    momentum(&w.r, C, fb, ay, az);
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
     if (o->tol > 0 && sqrt(sum[2]) <= o->tol * sqrt(sum[3])) break;
   }
