@@ -31,6 +31,14 @@ typedef struct {
   int nonneg;                /* 1: constrain z >= 0 */
   hcsc_conv_backend backend; /* operators' backend */
   int power_iters;           /* power iterations for L; 0: 30 */
+  /* Data-term weights: the objective's first term is
+   *   1/2 sum_c w_c sum_p (W_c(p) (D z - x)_c(p))^2.
+   * mask: NULL (W = 1) or a tile on the same box as x with 1 channel (one
+   * mask for every band) or x's channel count, values in [0, 1] (0 =
+   * missing: inpainting); its halo is ignored.  band_weights: NULL (w = 1)
+   * or one weight >= 0 per band of the whole scene (global band order). */
+  const hcsc_tile *mask;
+  const double *band_weights;
 } hcsc_pursuit_opts;
 
 typedef struct {

@@ -63,6 +63,8 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
     HCSC_FAIL(HCSC_EINVAL, "pursuit: iters %d, power_iters %d and tol %g must be >= 0", o->iters,
               o->power_iters, o->tol);
   if (d->scale != 1) HCSC_FAIL(HCSC_ENOTSUP, "pursuit: dictionary scale %d (only 1)", d->scale);
+  if (o->mask || o->band_weights)
+    HCSC_FAIL(HCSC_ENOTSUP, "pursuit: masks and band weights are not implemented yet");
   if (d->nchan != x->nchan)
     HCSC_FAIL(HCSC_EINVAL, "pursuit: dictionary has %d channels, scene tile %lld", d->nchan,
               (long long)x->nchan);
