@@ -39,6 +39,13 @@ typedef struct {
    * or one weight >= 0 per band of the whole scene (global band order). */
   const hcsc_tile *mask;
   const double *band_weights;
+  /* Called on every rank after each iteration with reduced values (the
+   * same everywhere): iteration number (1-based), objective, fraction of
+   * nonzero coefficients, relative change ||z_k+1 - z_k|| / ||z_k+1||.  A
+   * nonzero return stops the solve after this iteration; it must be the
+   * same on every rank.  NULL: none. */
+  int (*monitor)(void *ctx, int iter, double objective, double nnz_fraction, double rel_change);
+  void *monitor_ctx;
 } hcsc_pursuit_opts;
 
 typedef struct {

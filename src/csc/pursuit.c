@@ -229,7 +229,7 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
 #define PK(a, ch, i, j) ((a)[((ch) * b.nr + (i)) * b.nc + (j)])
 
   /* Start: z_0 from the caller, its synthesis and objective. */
-  double l1 = 0, sum[5];
+  double l1 = 0, sum[6];
   for (int64_t m = 0; m < M; m++)
     for (int64_t i = 0; i < b.nr; i++)
       for (int64_t j = 0; j < b.nc; j++) {
@@ -265,7 +265,7 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
     HCSC_CHECK(apply_analysis(&w));
 
     /* Proximal step z_{k+1} = S(y - grad / L); restart and step terms. */
-    double dz2 = 0, z2 = 0, rs = 0;
+    double dz2 = 0, z2 = 0, rs = 0, nz = 0;
     l1 = 0;
     hcsc_timer_start(HCSC_PHASE_COMPUTE);
     for (int64_t m = 0; m < M; m++)
@@ -283,6 +283,7 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
           z2 += (double)zn * zn;
           rs += ((double)y - zn) * dz;
           l1 += fabs((double)zn);
+          nz += zn != 0;
           HCSC_TILE_AT(&w.v, m, i, j) = zn;
         }
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
@@ -301,7 +302,8 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
     sum[2] = dz2;
     sum[3] = z2;
     sum[4] = rs;
-    HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, sum, 5, MPI_DOUBLE, MPI_SUM));
+    sum[5] = nz;
+    HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, sum, 6, MPI_DOUBLE, MPI_SUM));
     iter++;
     obj[iter] = 0.5 * sum[0] + o->lambda * sum[1];
 
@@ -323,6 +325,11 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
     momentum(&w.v, M, fb, yk, zk);
     momentum(&w.r, C, fb, ay, az);
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    const double rel = sum[3] > 0 ? sqrt(sum[2] / sum[3]) : (sum[2] > 0 ? INFINITY : 0);
+    if (o->monitor &&
+        o->monitor(o->monitor_ctx, iter, obj[iter], sum[5] / ((double)M * (double)w.rows * (double)w.cols),
+                   rel))
+      break;
     if (o->tol > 0 && sqrt(sum[2]) <= o->tol * sqrt(sum[3])) break;
   }
 
