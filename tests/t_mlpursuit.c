@@ -110,8 +110,12 @@ static void check_grids(const hcsc_dict *ly, int nl)
   MPI_Bcast(obj, 4 * (NIT + 1), MPI_DOUBLE, 0, MPI_COMM_WORLD);
 
   /* Objectives of the reference. */
-  double rise = 0;
+  double rise = 0, frise = 0;
   for (int i = 0; i < NIT; i++) rise = fmax(rise, (obj[2][i + 1] - obj[2][i]) / fabs(obj[2][i]));
+  /* ML-FISTA is not monotone by design: its rises are reported, and the
+   * restart keeps them small (checked at 1e-2 relative). */
+  for (int i = 0; i < NIT; i++) frise = fmax(frise, (obj[3][i + 1] - obj[3][i]) / fabs(obj[3][i]));
+  TEST_ASSERT(frise <= 1e-2, "%d layers: ML-FISTA objective rose by %g (relative)", nl, frise);
   TEST_ASSERT(rise <= 1e-6, "%d layers: ML-ISTA objective rose by %g (relative)", nl, rise);
   TEST_ASSERT(obj[2][NIT] < 0.9 * obj[2][0], "ML-ISTA made no progress: %g -> %g", obj[2][0],
               obj[2][NIT]);
@@ -119,8 +123,8 @@ static void check_grids(const hcsc_dict *ly, int nl)
   TEST_ASSERT(obj[3][NIT] < obj[2][NIT], "ML-FISTA %.9g >= ML-ISTA %.9g after %d iterations",
               obj[3][NIT], obj[2][NIT], NIT);
   if (test_rank() == 0)
-    printf("%d layers, %d iterations: ML-ISTA %.6f, ML-FISTA %.6f (largest ML-ISTA rise %.2g)\n", nl,
-           NIT, obj[2][NIT], obj[3][NIT], rise);
+    printf("%d layers, %d iterations: ML-ISTA %.6f, ML-FISTA %.6f (largest rise: ML-ISTA %.2g, "
+           "ML-FISTA %.2g)\n", nl, NIT, obj[2][NIT], obj[3][NIT], rise, frise);
 
   for (int P = 1; P <= size; P++) {
     if (size % P) continue;
