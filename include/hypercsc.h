@@ -19,5 +19,6 @@
 #include "hcsc/dict.h"
 #include "hcsc/conv.h"
 #include "hcsc/pursuit.h"
+#include "hcsc/admm.h"
 
 #endif
