@@ -4,8 +4,11 @@
  * ([ch][rows][cols]).  Spectra are split into real and imaginary planes,
  * frequency innermost ([ch][freq], rows x (cols/2 + 1) frequencies padded
  * to a multiple of 8), so every per-frequency loop is a unit-stride loop
- * over floats that GCC vectorises; FFTW's guru split-array interface writes
- * and reads that layout directly, all channels in one batched plan.
+ * over floats that GCC vectorises.  The transforms are one plain 2-D
+ * r2c and one c2r plan on a single-channel buffer, run channel by channel
+ * with the spectrum (de)interleaved through a cache-resident buffer: FFTW's
+ * split-array and batched (howmany) plans measured 2-3x and 5-10x slower
+ * here than this loop (512 x 512, FFTW_ESTIMATE).
  *
  * The X-step.  At each frequency D is the C x M matrix H_cm (atom spectra),
  * and (D^H D + rho I) x = b is solved by Woodbury:
@@ -21,9 +24,10 @@
  * Unmasked iteration (Wohlberg 2016, alg. 1 with over-relaxation):
  *   X = solve(D^H S + rho F(Y - U));  Xr = alpha X + (1 - alpha) Y;
  *   Y = shrink(Xr + U, lambda / rho);  U = U + Xr - Y.
- * X is never stored: the inverse transform's output is consumed by the Y/U
- * pass, which also writes Y - U into the next forward transform's input, so
- * an iteration is M r2c + M c2r + the solve + one pass over Y and U.
+ * X is never stored: channel by channel, the inverse transform's output is
+ * consumed by the Y/U pass while it is in cache, which writes Y - U back
+ * into the same buffer for the next iteration's forward transform, so an
+ * iteration is the solve, then M x (c2r, one pass over Y and U, r2c).
  *
  * Masked iteration (mask decoupling; SPORCO's ConvBPDNMaskDcpl): A = [D; I],
  * c = [S; 0], A X - Y = c with Y = (Y0, Y1):
@@ -57,10 +61,11 @@ struct hcsc_admm_plan {
   float *sre, *sim;       /* D^H S: [M][nfp] */
   float *bre, *bim;       /* M spectra */
   float *wre, *wim;       /* C spectra */
-  float *rbuf;            /* max(M, C) x N transform input/output */
+  float *rbuf;            /* N: transform input/output (one channel) */
+  fftwf_complex *cbuf;    /* R (Q/2 + 1): interleaved spectrum */
   float *Y, *U;           /* M x N */
   float *Y0, *U0, *DX;    /* C x N (masked case; DX also for the objective) */
-  fftwf_plan fwdM, invM, fwdC, invC;
+  fftwf_plan fwd, inv;
 };
 
 void hcsc_admm_opts_default(hcsc_admm_opts *o)
@@ -102,10 +107,9 @@ void hcsc_admm_plan_destroy(hcsc_admm_plan **pp)
   hcsc_admm_plan *p;
   if (!pp || !*pp) return;
   p = *pp;
-  if (p->fwdM) fftwf_destroy_plan(p->fwdM);
-  if (p->invM) fftwf_destroy_plan(p->invM);
-  if (p->fwdC) fftwf_destroy_plan(p->fwdC);
-  if (p->invC) fftwf_destroy_plan(p->invC);
+  if (p->fwd) fftwf_destroy_plan(p->fwd);
+  if (p->inv) fftwf_destroy_plan(p->inv);
+  fftwf_free(p->cbuf);
   float *bufs[] = {p->hre, p->him, p->lre, p->lim, p->linv, p->sre, p->sim, p->bre, p->bim,
                    p->wre, p->wim, p->rbuf, p->Y, p->U, p->Y0, p->U0, p->DX};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) fftwf_free(bufs[i]);
@@ -131,6 +135,35 @@ cleanup:
   return err;
 }
 
+/* re + i im = add + scale F(rbuf) (add may be NULL). */
+static void fwd_buf(hcsc_admm_plan *p, float *restrict re, float *restrict im, float scale,
+                    const float *restrict are, const float *restrict aim)
+{
+  fftwf_execute(p->fwd);
+  const float *restrict cb = (const float *)p->cbuf;
+  if (are)
+    for (int64_t f = 0; f < p->nf; f++) {
+      re[f] = are[f] + scale * cb[2 * f];
+      im[f] = aim[f] + scale * cb[2 * f + 1];
+    }
+  else
+    for (int64_t f = 0; f < p->nf; f++) {
+      re[f] = scale * cb[2 * f];
+      im[f] = scale * cb[2 * f + 1];
+    }
+}
+
+/* rbuf = N F^{-1}(re + i im) (unnormalised c2r). */
+static void inv_buf(hcsc_admm_plan *p, const float *restrict re, const float *restrict im)
+{
+  float *restrict cb = (float *)p->cbuf;
+  for (int64_t f = 0; f < p->nf; f++) {
+    cb[2 * f] = re[f];
+    cb[2 * f + 1] = im[f];
+  }
+  fftwf_execute(p->inv);
+}
+
 /* Atom spectra H_cm: the atom as a circular filter h with tap (i, j) at
  * ((a - i) mod R, (a - j) mod Q), so that (h conv z)(p) = sum d(i, j)
  * z(p + (i - a, j - a)), the correlation of conv.h. */
@@ -138,20 +171,17 @@ int hcsc_admm_plan_update(hcsc_admm_plan *p)
 {
   const hcsc_dict *d = p->d;
   const int k = d->ksize, a = (k - 1) / 2;
-  for (int m = 0; m < p->M; m++) {
-    memset(p->rbuf, 0, sizeof(float) * (size_t)(p->C * p->N));
-    for (int c = 0; c < p->C; c++)
+  for (int m = 0; m < p->M; m++)
+    for (int c = 0; c < p->C; c++) {
+      memset(p->rbuf, 0, sizeof(float) * (size_t)p->N);
       for (int i = 0; i < k; i++)
         for (int j = 0; j < k; j++) {
           const int64_t r = ((a - i) % p->R + p->R) % p->R, q = ((a - j) % p->Q + p->Q) % p->Q;
-          p->rbuf[c * p->N + r * p->Q + q] += HCSC_ATOM(d, m, c, i, j);
+          p->rbuf[r * p->Q + q] += HCSC_ATOM(d, m, c, i, j);
         }
-    fftwf_execute(p->fwdC);
-    for (int c = 0; c < p->C; c++) {
-      memcpy(p->hre + ((int64_t)c * p->M + m) * p->nfp, p->wre + c * p->nfp, sizeof(float) * (size_t)p->nfp);
-      memcpy(p->him + ((int64_t)c * p->M + m) * p->nfp, p->wim + c * p->nfp, sizeof(float) * (size_t)p->nfp);
+      const int64_t off = ((int64_t)c * p->M + m) * p->nfp;
+      fwd_buf(p, p->hre + off, p->him + off, 1.0f, NULL, NULL);
     }
-  }
   p->fact_rho = -1;
   return 0;
 }
@@ -203,36 +233,24 @@ int hcsc_admm_plan_create(const hcsc_dict *d, int rows, int cols, const hcsc_adm
     p->bim = falloc(M * nfp);
     p->wre = falloc(C * nfp);
     p->wim = falloc(C * nfp);
-    p->rbuf = falloc((M > C ? M : C) * N);
+    p->rbuf = falloc(N);
+    p->cbuf = fftwf_malloc(sizeof(fftwf_complex) * (size_t)p->nf);
     p->Y = falloc(M * N);
     p->U = falloc(M * N);
     p->DX = falloc(C * N);
     p->Y0 = falloc(C * N);
     p->U0 = falloc(C * N);
     if (!p->Y0 || !p->U0 || !p->hre || !p->him || !p->lre || !p->lim || !p->linv || !p->sre || !p->sim || !p->bre ||
-        !p->bim || !p->wre || !p->wim || !p->rbuf || !p->Y || !p->U || !p->DX)
+        !p->bim || !p->wre || !p->wim || !p->rbuf || !p->cbuf || !p->Y || !p->U || !p->DX)
       HCSC_FAIL(HCSC_ENOMEM, "admm: out of memory for a %d x %d region with %d atoms x %d channels", rows,
                 cols, p->M, p->C);
   }
-  {
-    /* Batched split-array transforms over all channels at once. */
-    const int nh = cols / 2 + 1;
-    fftwf_iodim64 fd[2] = {{rows, cols, nh}, {cols, 1, 1}};
-    fftwf_iodim64 id[2] = {{rows, nh, cols}, {cols, 1, 1}};
-    fftwf_iodim64 hmf = {p->M, p->N, p->nfp}, hmi = {p->M, p->nfp, p->N};
-    hcsc_timer_start(HCSC_PHASE_SETUP);
-    p->fwdM = fftwf_plan_guru64_split_dft_r2c(2, fd, 1, &hmf, p->rbuf, p->bre, p->bim, flags);
-    p->invM = fftwf_plan_guru64_split_dft_c2r(2, id, 1, &hmi, p->bre, p->bim, p->rbuf, flags);
-    hmf.n = hmi.n = p->C;
-    p->fwdC = fftwf_plan_guru64_split_dft_r2c(2, fd, 1, &hmf, p->rbuf, p->wre, p->wim, flags);
-    p->invC = fftwf_plan_guru64_split_dft_c2r(2, id, 1, &hmi, p->wre, p->wim, p->rbuf, flags);
-    hcsc_timer_stop(HCSC_PHASE_SETUP);
-    if (!p->fwdM || !p->invM || !p->fwdC || !p->invC)
-      HCSC_FAIL(HCSC_EFFTW, "admm: FFTW could not plan %d x %d split real transforms (single precision)",
-                rows, cols);
-    /* Planning may have scribbled on the buffers (FFTW_MEASURE). */
-    memset(p->rbuf, 0, sizeof(float) * (size_t)((p->M > p->C ? p->M : p->C) * p->N));
-  }
+  hcsc_timer_start(HCSC_PHASE_SETUP);
+  p->fwd = fftwf_plan_dft_r2c_2d(rows, cols, p->rbuf, p->cbuf, flags);
+  p->inv = fftwf_plan_dft_c2r_2d(rows, cols, p->cbuf, p->rbuf, flags);
+  hcsc_timer_stop(HCSC_PHASE_SETUP);
+  if (!p->fwd || !p->inv)
+    HCSC_FAIL(HCSC_EFFTW, "admm: FFTW could not plan %d x %d real transforms (single precision)", rows, cols);
   HCSC_CHECK(hcsc_admm_plan_update(p));
   *out = p;
   p = NULL;
@@ -306,18 +324,20 @@ static void factor(hcsc_admm_plan *p, double rho)
   p->fact_rho = rho;
 }
 
-/* w_c = sum_m H_cm b_m for all c (b: M spectra, w: C spectra). */
-static void apply_D(const hcsc_admm_plan *p, const float *br, const float *bi, float *wr, float *wi)
+/* w_c = sum_m H_cm b_m for all c (b: M spectra, w: C spectra), at the
+ * frequencies [f0, f1). */
+static void apply_D(const hcsc_admm_plan *p, const float *br, const float *bi, float *wr, float *wi,
+                    int64_t f0, int64_t f1)
 {
   const int M = p->M, C = p->C;
   const int64_t nfp = p->nfp;
   for (int c = 0; c < C; c++) {
     float *restrict yr = wr + (int64_t)c * nfp, *restrict yi = wi + (int64_t)c * nfp;
-    for (int64_t f = 0; f < nfp; f++) yr[f] = yi[f] = 0;
+    for (int64_t f = f0; f < f1; f++) yr[f] = yi[f] = 0;
     for (int m = 0; m < M; m++) {
       const float *restrict hr = p->hre + ((int64_t)c * M + m) * nfp, *restrict hi = p->him + ((int64_t)c * M + m) * nfp;
       const float *restrict xr = br + (int64_t)m * nfp, *restrict xi = bi + (int64_t)m * nfp;
-      for (int64_t f = 0; f < nfp; f++) {
+      for (int64_t f = f0; f < f1; f++) {
         yr[f] += hr[f] * xr[f] - hi[f] * xi[f];
         yi[f] += hr[f] * xi[f] + hi[f] * xr[f];
       }
@@ -325,28 +345,43 @@ static void apply_D(const hcsc_admm_plan *p, const float *br, const float *bi, f
   }
 }
 
-/* b_m = scale * b_m + sum_c conj(H_cm) w_c (scale 0: overwrite). */
-static void apply_DH(const hcsc_admm_plan *p, const float *wr, const float *wi, float scale, float *br,
-                     float *bi)
+/* b_m = post (pre b_m + sum_c conj(H_cm) w_c) at the frequencies [f0, f1)
+ * (pre 0: overwrite b). */
+static void apply_DH(const hcsc_admm_plan *p, const float *wr, const float *wi, float pre, float post,
+                     float *br, float *bi, int64_t f0, int64_t f1)
 {
   const int M = p->M, C = p->C;
   const int64_t nfp = p->nfp;
   for (int m = 0; m < M; m++) {
     float *restrict yr = br + (int64_t)m * nfp, *restrict yi = bi + (int64_t)m * nfp;
-    for (int64_t f = 0; f < nfp; f++) {
-      yr[f] = scale == 0 ? 0 : scale * yr[f];
-      yi[f] = scale == 0 ? 0 : scale * yi[f];
-    }
+    if (pre == 0)
+      for (int64_t f = f0; f < f1; f++) yr[f] = yi[f] = 0;
+    else if (pre != 1)
+      for (int64_t f = f0; f < f1; f++) {
+        yr[f] *= pre;
+        yi[f] *= pre;
+      }
     for (int c = 0; c < C; c++) {
       const float *restrict hr = p->hre + ((int64_t)c * M + m) * nfp, *restrict hi = p->him + ((int64_t)c * M + m) * nfp;
       const float *restrict xr = wr + (int64_t)c * nfp, *restrict xi = wi + (int64_t)c * nfp;
-      for (int64_t f = 0; f < nfp; f++) {
-        yr[f] += hr[f] * xr[f] + hi[f] * xi[f];
-        yi[f] += hr[f] * xi[f] - hi[f] * xr[f];
-      }
+      if (c == C - 1 && post != 1) /* last channel: fold the scaling into this pass */
+        for (int64_t f = f0; f < f1; f++) {
+          yr[f] = post * (yr[f] + hr[f] * xr[f] + hi[f] * xi[f]);
+          yi[f] = post * (yi[f] + hr[f] * xi[f] - hi[f] * xr[f]);
+        }
+      else
+        for (int64_t f = f0; f < f1; f++) {
+          yr[f] += hr[f] * xr[f] + hi[f] * xi[f];
+          yi[f] += hr[f] * xi[f] - hi[f] * xr[f];
+        }
     }
   }
 }
+
+/* Frequencies per block of the solve: the M + C spectra and the C M atom
+ * spectra of a block stay in L2 between the passes D b and D^H y, so H and
+ * b stream from memory once per solve. */
+#define SOLVE_BLOCK 128
 
 /* b <- (D^H D + rho I)^{-1} b by Woodbury (see the top of the file); w is
  * scratch.  The factor must hold rho. */
@@ -355,71 +390,112 @@ static void solve(hcsc_admm_plan *p, double rho)
   const int C = p->C;
   const int64_t nfp = p->nfp;
   float *wr = p->wre, *wi = p->wim;
-  apply_D(p, p->bre, p->bim, wr, wi);
-  /* L v = w, then L^H y = v, in place in w. */
-  for (int i = 0; i < C; i++) {
-    float *restrict vr = wr + (int64_t)i * nfp, *restrict vi = wi + (int64_t)i * nfp;
-    for (int kk = 0; kk < i; kk++) {
-      const float *restrict lr = p->lre + (int64_t)(i * (i + 1) / 2 + kk) * nfp;
-      const float *restrict li = p->lim + (int64_t)(i * (i + 1) / 2 + kk) * nfp;
-      const float *restrict xr = wr + (int64_t)kk * nfp, *restrict xi = wi + (int64_t)kk * nfp;
-      for (int64_t f = 0; f < nfp; f++) {
-        vr[f] -= lr[f] * xr[f] - li[f] * xi[f];
-        vi[f] -= lr[f] * xi[f] + li[f] * xr[f];
+  for (int64_t f0 = 0; f0 < nfp; f0 += SOLVE_BLOCK) {
+    const int64_t f1 = f0 + SOLVE_BLOCK < nfp ? f0 + SOLVE_BLOCK : nfp;
+    apply_D(p, p->bre, p->bim, wr, wi, f0, f1);
+    /* L v = w, then L^H y = v, in place in w. */
+    for (int i = 0; i < C; i++) {
+      float *restrict vr = wr + (int64_t)i * nfp, *restrict vi = wi + (int64_t)i * nfp;
+      for (int kk = 0; kk < i; kk++) {
+        const float *restrict lr = p->lre + (int64_t)(i * (i + 1) / 2 + kk) * nfp;
+        const float *restrict li = p->lim + (int64_t)(i * (i + 1) / 2 + kk) * nfp;
+        const float *restrict xr = wr + (int64_t)kk * nfp, *restrict xi = wi + (int64_t)kk * nfp;
+        for (int64_t f = f0; f < f1; f++) {
+          vr[f] -= lr[f] * xr[f] - li[f] * xi[f];
+          vi[f] -= lr[f] * xi[f] + li[f] * xr[f];
+        }
+      }
+      const float *restrict dinv = p->linv + (int64_t)i * nfp;
+      for (int64_t f = f0; f < f1; f++) {
+        vr[f] *= dinv[f];
+        vi[f] *= dinv[f];
       }
     }
-    const float *restrict dinv = p->linv + (int64_t)i * nfp;
-    for (int64_t f = 0; f < nfp; f++) {
-      vr[f] *= dinv[f];
-      vi[f] *= dinv[f];
-    }
-  }
-  for (int i = C - 1; i >= 0; i--) {
-    float *restrict vr = wr + (int64_t)i * nfp, *restrict vi = wi + (int64_t)i * nfp;
-    for (int kk = i + 1; kk < C; kk++) {
-      /* v_i -= conj(L_ki) y_k */
-      const float *restrict lr = p->lre + (int64_t)(kk * (kk + 1) / 2 + i) * nfp;
-      const float *restrict li = p->lim + (int64_t)(kk * (kk + 1) / 2 + i) * nfp;
-      const float *restrict xr = wr + (int64_t)kk * nfp, *restrict xi = wi + (int64_t)kk * nfp;
-      for (int64_t f = 0; f < nfp; f++) {
-        vr[f] -= lr[f] * xr[f] + li[f] * xi[f];
-        vi[f] -= lr[f] * xi[f] - li[f] * xr[f];
+    for (int i = C - 1; i >= 0; i--) {
+      float *restrict vr = wr + (int64_t)i * nfp, *restrict vi = wi + (int64_t)i * nfp;
+      for (int kk = i + 1; kk < C; kk++) {
+        /* v_i -= conj(L_ki) y_k, with y_k stored negated (below) */
+        const float *restrict lr = p->lre + (int64_t)(kk * (kk + 1) / 2 + i) * nfp;
+        const float *restrict li = p->lim + (int64_t)(kk * (kk + 1) / 2 + i) * nfp;
+        const float *restrict xr = wr + (int64_t)kk * nfp, *restrict xi = wi + (int64_t)kk * nfp;
+        for (int64_t f = f0; f < f1; f++) {
+          vr[f] += lr[f] * xr[f] + li[f] * xi[f];
+          vi[f] += lr[f] * xi[f] - li[f] * xr[f];
+        }
+      }
+      /* y negated so that x = (b - D^H y) / rho is one accumulation. */
+      const float *restrict dinv = p->linv + (int64_t)i * nfp;
+      for (int64_t f = f0; f < f1; f++) {
+        vr[f] *= -dinv[f];
+        vi[f] *= -dinv[f];
       }
     }
-    const float *restrict dinv = p->linv + (int64_t)i * nfp;
-    for (int64_t f = 0; f < nfp; f++) {
-      vr[f] *= dinv[f];
-      vi[f] *= dinv[f];
-    }
-  }
-  /* x = (b - D^H y) / rho = -(1/rho) (D^H y - b): negate y, accumulate. */
-  for (int64_t q = 0; q < (int64_t)C * nfp; q++) {
-    wr[q] = -wr[q];
-    wi[q] = -wi[q];
-  }
-  apply_DH(p, wr, wi, 1.0f, p->bre, p->bim);
-  const float s = (float)(1.0 / rho);
-  for (int64_t q = 0; q < (int64_t)p->M * nfp; q++) {
-    p->bre[q] *= s;
-    p->bim[q] *= s;
+    apply_DH(p, wr, wi, 1.0f, (float)(1.0 / rho), p->bre, p->bim, f0, f1);
   }
 }
 
 /* out (C x N) = D v for v (M x N) in spatial arrays. */
 static void synth_circ(hcsc_admm_plan *p, const float *v, float *out)
 {
-  memcpy(p->rbuf, v, sizeof(float) * (size_t)(p->M * p->N));
-  fftwf_execute(p->fwdM);
-  apply_D(p, p->bre, p->bim, p->wre, p->wim);
-  fftwf_execute(p->invC);
-  const float s = (float)(1.0 / (double)p->N);
-  for (int64_t q = 0; q < p->C * p->N; q++) out[q] = s * p->rbuf[q];
+  const int64_t N = p->N, nfp = p->nfp;
+  for (int m = 0; m < p->M; m++) {
+    memcpy(p->rbuf, v + m * N, sizeof(float) * (size_t)N);
+    fwd_buf(p, p->bre + m * nfp, p->bim + m * nfp, 1.0f, NULL, NULL);
+  }
+  apply_D(p, p->bre, p->bim, p->wre, p->wim, 0, nfp);
+  const float s = (float)(1.0 / (double)N);
+  for (int c = 0; c < p->C; c++) {
+    inv_buf(p, p->wre + c * nfp, p->wim + c * nfp);
+    for (int64_t q = 0; q < N; q++) out[c * N + q] = s * p->rbuf[q];
+  }
 }
 
 static inline float shrink(float v, float t, int nonneg)
 {
   if (nonneg) return v > t ? v - t : 0.0f;
   return v > t ? v - t : (v < -t ? v + t : 0.0f);
+}
+
+/* b = D^H S + rho F(Y - U), channel by channel. */
+static void rhs_plain(hcsc_admm_plan *p, double rho)
+{
+  const int64_t N = p->N, nfp = p->nfp;
+  for (int m = 0; m < p->M; m++) {
+    for (int64_t q = 0; q < N; q++) p->rbuf[q] = p->Y[m * N + q] - p->U[m * N + q];
+    fwd_buf(p, p->bre + m * nfp, p->bim + m * nfp, (float)rho, p->sre + m * nfp, p->sim + m * nfp);
+  }
+}
+
+/* The Y and U steps of code channel m from X = invN rbuf (over-relaxed,
+ * soft threshold), accumulating r2, s2, ||X||^2, ||Y||^2, ||U||^2 into sums;
+ * rbuf = Y - U afterwards when write_rhs (the next forward transform's
+ * input). */
+static void update_codes(hcsc_admm_plan *p, int m, float thr, float alpha, float invN, int nonneg,
+                         int write_rhs, double sums[5])
+{
+  const int64_t N = p->N;
+  const float beta = 1.0f - alpha;
+  float *restrict rb = p->rbuf, *restrict Y = p->Y + m * N, *restrict U = p->U + m * N;
+  double r2 = 0, s2 = 0, x2 = 0, y2 = 0, u2 = 0;
+  for (int64_t q = 0; q < N; q++) {
+    const float X = invN * rb[q], y = Y[q];
+    const float xr = alpha * X + beta * y;
+    const float yn = shrink(xr + U[q], thr, nonneg);
+    const float un = U[q] + xr - yn;
+    r2 += (double)(X - yn) * (X - yn);
+    s2 += (double)(yn - y) * (yn - y);
+    x2 += (double)X * X;
+    y2 += (double)yn * yn;
+    u2 += (double)un * un;
+    Y[q] = yn;
+    U[q] = un;
+    if (write_rhs) rb[q] = yn - un;
+  }
+  sums[0] += r2;
+  sums[1] += s2;
+  sums[2] += x2;
+  sums[3] += y2;
+  sums[4] += u2;
 }
 
 static double safe_ratio(double a, double b) { return a == 0 ? 0 : (b > 0 ? a / b : INFINITY); }
@@ -439,7 +515,8 @@ int hcsc_admm_plan_iterate(hcsc_admm_plan *p, const float *x, const float *mask,
   if (masked && nmask != 1 && nmask != C)
     return HCSC_ERR(HCSC_EINVAL, "admm: mask has %d channels (1 or %d expected)", nmask, C);
 
-  /* Start: Y (or Y1) = z, U = 0; masked: Y0 = D z - S, U0 = 0; else D^H S. */
+  /* Start: Y (or Y1) = z, U = 0; masked: Y0 = D z - S, U0 = 0; else D^H S
+   * and the first right-hand side. */
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   for (int64_t q = 0; q < M * N; q++) {
     p->Y[q] = o->nonneg && z[q] < 0 ? 0.0f : z[q];
@@ -453,53 +530,45 @@ int hcsc_admm_plan_iterate(hcsc_admm_plan *p, const float *x, const float *mask,
     }
     if (p->fact_rho != 1.0) factor(p, 1.0);
   } else {
-    memcpy(p->rbuf, x, sizeof(float) * (size_t)(C * N));
-    fftwf_execute(p->fwdC);
-    apply_DH(p, p->wre, p->wim, 0.0f, p->sre, p->sim);
+    for (int c = 0; c < C; c++) {
+      memcpy(p->rbuf, x + c * N, sizeof(float) * (size_t)N);
+      fwd_buf(p, p->wre + c * nfp, p->wim + c * nfp, 1.0f, NULL, NULL);
+    }
+    apply_DH(p, p->wre, p->wim, 0.0f, 1.0f, p->sre, p->sim, 0, nfp);
     if (p->fact_rho != rho) factor(p, rho);
-    for (int64_t q = 0; q < M * N; q++) p->rbuf[q] = p->Y[q];
+    rhs_plain(p, rho);
   }
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
 
   for (iter = 0; iter < o->iters;) {
     const float thr = (float)(o->lambda / rho), frho = (float)rho;
-    double r2 = 0, s2 = 0, ax2 = 0, y2 = 0, u2 = 0, c2 = 0;
+    double sums[5] = {0, 0, 0, 0, 0}, c2 = 0; /* r2, s2, ||AX||^2, ||Y||^2, ||U||^2 */
     hcsc_timer_start(HCSC_PHASE_COMPUTE);
     if (!masked) {
-      /* rbuf holds Y - U. */
-      fftwf_execute(p->fwdM);
-      for (int64_t q = 0; q < M * nfp; q++) {
-        p->bre[q] = p->sre[q] + frho * p->bre[q];
-        p->bim[q] = p->sim[q] + frho * p->bim[q];
-      }
+      /* b holds D^H S + rho F(Y - U). */
       solve(p, rho);
-      fftwf_execute(p->invM);
-      float *restrict rb = p->rbuf, *restrict Y = p->Y, *restrict U = p->U;
-      for (int64_t q = 0; q < M * N; q++) {
-        const float X = invN * rb[q], y = Y[q];
-        const float xr = alpha * X + beta * y;
-        const float yn = shrink(xr + U[q], thr, o->nonneg);
-        const float un = U[q] + xr - yn;
-        r2 += (double)(X - yn) * (X - yn);
-        s2 += (double)(yn - y) * (yn - y);
-        ax2 += (double)X * X;
-        y2 += (double)yn * yn;
-        u2 += (double)un * un;
-        Y[q] = yn;
-        U[q] = un;
-        rb[q] = yn - un;
+      for (int m = 0; m < M; m++) {
+        inv_buf(p, p->bre + m * nfp, p->bim + m * nfp);
+        update_codes(p, m, thr, alpha, invN, o->nonneg, 1, sums);
+        fwd_buf(p, p->bre + m * nfp, p->bim + m * nfp, frho, p->sre + m * nfp, p->sim + m * nfp);
       }
     } else {
       /* RHS: D^H F(Y0 + S - U0) + F(Y1 - U1); the system has rho = 1. */
-      for (int64_t q = 0; q < C * N; q++) p->rbuf[q] = p->Y0[q] + x[q] - p->U0[q];
-      fftwf_execute(p->fwdC);
-      for (int64_t q = 0; q < M * N; q++) p->rbuf[q] = p->Y[q] - p->U[q];
-      fftwf_execute(p->fwdM);
-      apply_DH(p, p->wre, p->wim, 1.0f, p->bre, p->bim);
+      for (int c = 0; c < C; c++) {
+        for (int64_t q = 0; q < N; q++) p->rbuf[q] = p->Y0[c * N + q] + x[c * N + q] - p->U0[c * N + q];
+        fwd_buf(p, p->wre + c * nfp, p->wim + c * nfp, 1.0f, NULL, NULL);
+      }
+      for (int m = 0; m < M; m++) {
+        for (int64_t q = 0; q < N; q++) p->rbuf[q] = p->Y[m * N + q] - p->U[m * N + q];
+        fwd_buf(p, p->bre + m * nfp, p->bim + m * nfp, 1.0f, NULL, NULL);
+      }
+      apply_DH(p, p->wre, p->wim, 1.0f, 1.0f, p->bre, p->bim, 0, nfp);
       solve(p, 1.0);
-      apply_D(p, p->bre, p->bim, p->wre, p->wim);
-      fftwf_execute(p->invC);
-      for (int64_t q = 0; q < C * N; q++) p->DX[q] = invN * p->rbuf[q];
+      apply_D(p, p->bre, p->bim, p->wre, p->wim, 0, nfp);
+      for (int c = 0; c < C; c++) {
+        inv_buf(p, p->wre + c * nfp, p->wim + c * nfp);
+        for (int64_t q = 0; q < N; q++) p->DX[c * N + q] = invN * p->rbuf[q];
+      }
       for (int c = 0; c < C; c++) {
         const float *restrict w = mask + (nmask == 1 ? 0 : (int64_t)c * N);
         float *restrict Y0 = p->Y0 + (int64_t)c * N, *restrict U0 = p->U0 + (int64_t)c * N;
@@ -509,32 +578,22 @@ int hcsc_admm_plan_iterate(hcsc_admm_plan *p, const float *x, const float *mask,
           const float yn = frho * (dxr - S[q] + U0[q]) / (w[q] * w[q] + frho);
           const float un = U0[q] + dxr - S[q] - yn;
           const float e = DX[q] - S[q] - yn;
-          r2 += (double)e * e;
-          s2 += (double)(yn - Y0[q]) * (yn - Y0[q]);
-          ax2 += (double)DX[q] * DX[q];
-          y2 += (double)yn * yn;
-          u2 += (double)un * un;
+          sums[0] += (double)e * e;
+          sums[1] += (double)(yn - Y0[q]) * (yn - Y0[q]);
+          sums[2] += (double)DX[q] * DX[q];
+          sums[3] += (double)yn * yn;
+          sums[4] += (double)un * un;
           c2 += (double)S[q] * S[q];
           Y0[q] = yn;
           U0[q] = un;
         }
       }
-      fftwf_execute(p->invM);
-      float *restrict rb = p->rbuf, *restrict Y = p->Y, *restrict U = p->U;
-      for (int64_t q = 0; q < M * N; q++) {
-        const float X = invN * rb[q], y = Y[q];
-        const float xr = alpha * X + beta * y;
-        const float yn = shrink(xr + U[q], thr, o->nonneg);
-        const float un = U[q] + xr - yn;
-        r2 += (double)(X - yn) * (X - yn);
-        s2 += (double)(yn - y) * (yn - y);
-        ax2 += (double)X * X;
-        y2 += (double)yn * yn;
-        u2 += (double)un * un;
-        Y[q] = yn;
-        U[q] = un;
+      for (int m = 0; m < M; m++) {
+        inv_buf(p, p->bre + m * nfp, p->bim + m * nfp);
+        update_codes(p, m, thr, alpha, invN, o->nonneg, 0, sums);
       }
     }
+    const double r2 = sums[0], s2 = sums[1], ax2 = sums[2], y2 = sums[3], u2 = sums[4];
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
     iter++;
     /* Normalised residuals (Boyd et al. §3.3; SPORCO's rsdl_rn, rsdl_sn):
@@ -560,14 +619,13 @@ int hcsc_admm_plan_iterate(hcsc_admm_plan *p, const float *x, const float *mask,
       if (nr != rho) {
         const float s = (float)(rho / nr);
         hcsc_timer_start(HCSC_PHASE_COMPUTE);
-        for (int64_t q = 0; q < M * N; q++) {
-          p->U[q] *= s;
-          if (!masked) p->rbuf[q] = p->Y[q] - p->U[q];
-        }
-        if (masked)
+        for (int64_t q = 0; q < M * N; q++) p->U[q] *= s;
+        if (masked) {
           for (int64_t q = 0; q < C * N; q++) p->U0[q] *= s;
-        else
+        } else {
           factor(p, nr);
+          rhs_plain(p, nr);
+        }
         hcsc_timer_stop(HCSC_PHASE_COMPUTE);
         rho = nr;
         changes++;
