@@ -10,3 +10,11 @@ bench_bench_pca_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_conv bench/bench_pca
 bench: bench/bench_conv bench/bench_pca
 .PHONY: bench
+# ADMM CBPDN: time per iteration vs bare FFTW transforms (bench/admm.c), and
+# the NumPy reimplementation of SPORCO's ConvBPDN for comparison
+EXTRA_PROGRAMS += bench/bench_admm
+bench_bench_admm_SOURCES = bench/admm.c
+bench_bench_admm_LDADD = libhypercsc.la $(FFTW3F_LIBS)
+CLEANFILES += bench/bench_admm
+EXTRA_DIST += bench/sporco_cbpdn.py bench/admm.sh
+bench: bench/bench_admm

@@ -20,5 +20,6 @@
 #include "hcsc/conv.h"
 #include "hcsc/pursuit.h"
 #include "hcsc/mlcsc.h"
+#include "hcsc/admm.h"
 
 #endif
