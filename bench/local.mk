@@ -10,3 +10,9 @@ bench_bench_pca_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_conv bench/bench_pca
 bench: bench/bench_conv bench/bench_pca
 .PHONY: bench
+# FISTA strong scaling and iteration throughput (bench/README.md)
+EXTRA_PROGRAMS += bench/bench_pursuit
+bench_bench_pursuit_SOURCES = bench/pursuit.c
+bench_bench_pursuit_LDADD = libhypercsc.la
+CLEANFILES += bench/bench_pursuit
+bench: bench/bench_pursuit

@@ -23,11 +23,11 @@
 #include "hypercsc.h"
 #include "testutil.h"
 
-#define H 30
-#define W 40
-#define C 6
-#define M 8
-#define K 5
+#define H    30
+#define W    40
+#define C    6
+#define M    8
+#define K    5
 #define SEED 77
 
 static float clean[C * H * W]; /* the clean scene, global layout (band, row, col) */
@@ -58,7 +58,8 @@ static void make_scene(const hcsc_dict *d)
   TEST_OK(hcsc_conv_synth(op, &z, &x));
   for (int c = 0; c < C; c++)
     for (int i = 0; i < H; i++)
-      for (int j = 0; j < W; j++) clean[(c * H + i) * W + j] = HCSC_TILE_AT(&x, c, i, j);
+      for (int j = 0; j < W; j++)
+        clean[(c * H + i) * W + j] = HCSC_TILE_AT(&x, c, i, j);
   hcsc_conv_destroy(&op);
   hcsc_halo_destroy(&hz);
   hcsc_tile_free(&z);
@@ -70,7 +71,8 @@ static void make_scene(const hcsc_dict *d)
  * its own (40%). */
 static int missing(int per_band, int64_t c, int64_t i, int64_t j)
 {
-  return per_band ? hcsc_rng_uniform(SEED, 4, c, i, j) < 0.4 : hcsc_rng_uniform(SEED, 3, 0, i, j) < 0.5;
+  return per_band ? hcsc_rng_uniform(SEED, 4, c, i, j) < 0.4
+                  : hcsc_rng_uniform(SEED, 3, 0, i, j) < 0.5;
 }
 
 /* This rank's scene tile (NaN where missing if mask) and mask tile
@@ -200,8 +202,8 @@ static void check_distributed(const hcsc_dict *d)
       TEST_OK(hcsc_grid_create(MPI_COMM_SELF, C, H, W, dims, &g1));
       TEST_OK(solve_variant(g1, d, v, zref, &st));
       objref = st.objective ? st.objective[NIT] : 0;
-      TEST_ASSERT(st.objective && st.objective[NIT] < 0.5 * st.objective[0], "no progress: %g -> %g",
-                  st.objective ? st.objective[0] : 0, objref);
+      TEST_ASSERT(st.objective && st.objective[NIT] < 0.5 * st.objective[0],
+                  "no progress: %g -> %g", st.objective ? st.objective[0] : 0, objref);
       hcsc_pursuit_stats_free(&st);
       hcsc_grid_destroy(&g1);
     }
@@ -226,8 +228,9 @@ static void check_distributed(const hcsc_dict *d)
           }
       MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
       MPI_Allreduce(MPI_IN_PLACE, &zmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-      TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax, "variant %d on %dx%dx%d: max diff %g (max |z| %g)",
-                  v, dims[0], dims[1], dims[2], emax, zmax);
+      TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax,
+                  "variant %d on %dx%dx%d: max diff %g (max |z| %g)", v, dims[0], dims[1], dims[2],
+                  emax, zmax);
       if (st.objective) TEST_NEAR(st.objective[NIT], objref, 1e-5);
       if (test_rank() == 0)
         printf("%s on %dx%dx%d: max diff %.3g (max |z| %.3g)\n",
@@ -279,7 +282,8 @@ static void check_zero_weight(const hcsc_dict *d)
     if (box.b0 + c == 2)
       for (int64_t i = 0; i < box.nr; i++)
         for (int64_t j = 0; j < box.nc; j++)
-          HCSC_TILE_AT(&xn, c, i, j) = (float)(3.0 * hcsc_rng_normal(SEED, 9, 2, box.r0 + i, box.c0 + j));
+          HCSC_TILE_AT(&xn, c, i, j) =
+              (float)(3.0 * hcsc_rng_normal(SEED, 9, 2, box.r0 + i, box.c0 + j));
   TEST_OK(hcsc_tile_alloc(&za, &box, M, 2));
   TEST_OK(hcsc_tile_alloc(&zb, &box, M, 2));
   hcsc_pursuit_opts o;
@@ -288,8 +292,8 @@ static void check_zero_weight(const hcsc_dict *d)
   TEST_OK(hcsc_pursuit_solve(g, d, &x, &za, &o, NULL));
   TEST_OK(hcsc_pursuit_solve(g, d, &xn, &zb, &o, NULL));
   double zmax, e = code_diff(&za, &zb, &zmax);
-  TEST_ASSERT(zmax > 0 && e <= 1e-6 * zmax, "band of weight 0 changed the codes by %g (max |z| %g)", e,
-              zmax);
+  TEST_ASSERT(zmax > 0 && e <= 1e-6 * zmax, "band of weight 0 changed the codes by %g (max |z| %g)",
+              e, zmax);
   /* Control: with weight 1 the noise does change them. */
   memset(za.data, 0, sizeof(float) * (size_t)(za.nchan * za.ldr * za.ldc));
   memset(zb.data, 0, sizeof(float) * (size_t)(zb.nchan * zb.ldr * zb.ldc));
@@ -330,7 +334,8 @@ static void check_errors(const hcsc_dict *d)
   hcsc_box ob = box;
   ob.r0 += 1;
   TEST_OK(hcsc_tile_alloc(&bad, &ob, 1, 0));
-  for (int64_t i = 0; i < bad.ldr * bad.ldc; i++) bad.data[i] = 1.0f;
+  for (int64_t i = 0; i < bad.ldr * bad.ldc; i++)
+    bad.data[i] = 1.0f;
   o.mask = last ? &bad : &mk;
   rc = hcsc_pursuit_solve(g, d, &x, &z, &o, NULL);
   test_expect_error(rc, HCSC_EINVAL, "mask", "mask on another box");
@@ -338,7 +343,8 @@ static void check_errors(const hcsc_dict *d)
 
   /* Wrong channel count (2 of 6) on the last rank. */
   TEST_OK(hcsc_tile_alloc(&bad, &box, 2, 0));
-  for (int64_t i = 0; i < bad.nchan * bad.ldr * bad.ldc; i++) bad.data[i] = 1.0f;
+  for (int64_t i = 0; i < bad.nchan * bad.ldr * bad.ldc; i++)
+    bad.data[i] = 1.0f;
   o.mask = last ? &bad : &mk;
   rc = hcsc_pursuit_solve(g, d, &x, &z, &o, NULL);
   test_expect_error(rc, HCSC_EINVAL, "mask", "mask with 2 channels");
