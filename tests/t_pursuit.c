@@ -13,7 +13,9 @@
  *    lambda) is recovered: its support holds the largest coefficients with
  *    the right signs (signed and non-negative);
  *  - lambda <= 0, a NaN in one rank's scene and a dictionary with the wrong
- *    channel count fail with the same code on every rank. */
+ *    channel count fail with the same code on every rank; with G = 1 the
+ *    input may be an array of the dictionary's channels on a grid made for
+ *    another band count (multi-layer use). */
 #include "config.h"
 
 #include <math.h>
@@ -275,6 +277,15 @@ static void check_errors(const hcsc_dict *d)
   TEST_OK(hcsc_pursuit_solve(g, d, &x, &z, &o, &st));
   TEST_ASSERT(st.iters >= 1 && st.iters <= 5, "iters %d", st.iters);
   hcsc_pursuit_stats_free(&st);
+
+  /* G = 1: x may be any C-channel array on the box of a grid made for
+   * another band count (the codes of a lower layer). */
+  {
+    hcsc_grid *g1 = NULL;
+    TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, 1, H, W, NULL, &g1));
+    TEST_OK(hcsc_pursuit_solve(g1, d, &x, &z, &o, NULL));
+    hcsc_grid_destroy(&g1);
+  }
   hcsc_dict_free(&d3);
   hcsc_tile_free(&x);
   hcsc_tile_free(&z);

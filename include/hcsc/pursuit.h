@@ -50,8 +50,8 @@ typedef struct {
    * missing data arrive); where W > 0 it must be finite.  A mask on
    * another box, with another channel count or with values outside [0, 1]
    * is HCSC_EINVAL on every rank.  band_weights: NULL (w = 1) or one finite
-   * weight >= 0 per band of the whole scene (global band order), not all
-   * zero. */
+   * weight >= 0 per channel of the dictionary (d->nchan: the bands of the
+   * whole scene in global order), not all zero. */
   const hcsc_tile *mask;
   const double *band_weights;
   /* Called on every rank after each iteration with reduced values (the
@@ -81,9 +81,11 @@ typedef struct {
  * backend.  Not collective. */
 void hcsc_pursuit_opts_default(hcsc_pursuit_opts *o);
 
-/* Solve on grid g for dictionary d (scale 1, d->nchan = the scene's bands).
- * x: this rank's tile (box = the grid's box, nchan = box.nb, any halo;
- * interior read).
+/* Solve on grid g for dictionary d (scale 1).
+ * x: this rank's tile (box = the grid's box, any halo; interior read);
+ * G = 1: x->nchan = d->nchan (any array on the box, e.g. the codes of a
+ * lower layer); G > 1: d->nchan = the scene's bands and x is the rank's
+ * band slice (x->nchan = box.nb).
  * z: this rank's code tile, d->natoms channels on the same box, halo
  * >= hcsc_conv_halo: its interior is the warm start and receives the
  * result (halo left stale).  st may be NULL; otherwise st->objective is

@@ -60,9 +60,11 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
 {
   int err = 0;
   int64_t bands, rows, cols;
+  int dims[3];
   if (!d || !x || !z || !o || !d->atoms || !x->data || !z->data)
     HCSC_FAIL(HCSC_EINVAL, "pursuit: missing dictionary, tile or options");
   hcsc_grid_scene(g, &bands, &rows, &cols);
+  hcsc_grid_dims(g, dims);
   const hcsc_box gb = hcsc_grid_box(g);
   if (o->solver != HCSC_PURSUIT_ISTA && o->solver != HCSC_PURSUIT_FISTA)
     HCSC_FAIL(HCSC_EINVAL, "pursuit: unknown solver %d", (int)o->solver);
@@ -72,10 +74,16 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
     HCSC_FAIL(HCSC_EINVAL, "pursuit: iters %d, power_iters %d and tol %g must be >= 0", o->iters,
               o->power_iters, o->tol);
   if (d->scale != 1) HCSC_FAIL(HCSC_ENOTSUP, "pursuit: dictionary scale %d (only 1)", d->scale);
-  if (d->nchan != bands)
+  /* G = 1: x may be any array on the grid's box (a code map of a lower
+   * layer, say) with the dictionary's channels.  G > 1: x is the band
+   * slice of a scene with the dictionary's channels. */
+  if (dims[0] == 1 && d->nchan != x->nchan)
+    HCSC_FAIL(HCSC_EINVAL, "pursuit: dictionary has %d channels, scene tile %lld", d->nchan,
+              (long long)x->nchan);
+  if (dims[0] > 1 && d->nchan != bands)
     HCSC_FAIL(HCSC_EINVAL, "pursuit: dictionary has %d channels, the scene %lld bands", d->nchan,
               (long long)bands);
-  if (x->nchan != gb.nb)
+  if (dims[0] > 1 && x->nchan != gb.nb)
     HCSC_FAIL(HCSC_EINVAL, "pursuit: scene tile has %lld channels, this rank's band slice %lld",
               (long long)x->nchan, (long long)gb.nb);
   if (d->natoms != z->nchan)
@@ -87,7 +95,7 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
   if (z->halo < h) HCSC_FAIL(HCSC_EINVAL, "pursuit: code tile halo %d < %d", z->halo, h);
   if (o->band_weights) {
     double wmax = 0;
-    for (int64_t c = 0; c < bands; c++) {
+    for (int64_t c = 0; c < d->nchan; c++) {
       const double wc = o->band_weights[c];
       if (!(wc >= 0) || !isfinite(wc))
         HCSC_FAIL(HCSC_EINVAL, "pursuit: band weight %lld is %g (must be finite and >= 0)",
