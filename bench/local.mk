@@ -18,3 +18,9 @@ bench_bench_admm_LDADD = libhypercsc.la $(FFTW3F_LIBS)
 CLEANFILES += bench/bench_admm
 EXTRA_DIST += bench/sporco_cbpdn.py bench/admm.sh
 bench: bench/bench_admm
+# FISTA strong scaling and iteration throughput (bench/README.md)
+EXTRA_PROGRAMS += bench/bench_pursuit
+bench_bench_pursuit_SOURCES = bench/pursuit.c
+bench_bench_pursuit_LDADD = libhypercsc.la
+CLEANFILES += bench/bench_pursuit
+bench: bench/bench_pursuit

@@ -1,15 +1,21 @@
-/* Sparse pursuit (ISTA / FISTA) on a 17 x 13 scene, C = 2, M = 4, k = 5,
+/* Sparse pursuit (ISTA / FISTA) on a 17 x 13 scene, C = 5, M = 4, k = 5,
  * random dictionary, direct backend:
  *  - the 1-rank result (computed on rank 0 over MPI_COMM_SELF, broadcast)
- *    equals the distributed one on every P x Q grid that fits, within 1e-4
- *    of the largest coefficient, same objective (1e-5 relative);
+ *    equals the distributed one on every G x P x Q grid of the rank count
+ *    (spectral groups included; 5 bands give uneven band slices), within
+ *    1e-4 of the largest coefficient, same objective (1e-5 relative);
+ *  - bytes per iteration: 6 reduced doubles with G = 1, plus the M-channel
+ *    gradient interior (4 M nr nc bytes) with G > 1; halo bytes > 0 when the
+ *    spatial grid has more than one tile;
  *  - ISTA's objective is non-increasing (1e-6 relative), FISTA's after N
  *    iterations is <= ISTA's;
  *  - a planted sparse code (spikes convolved with the dictionary, small
  *    lambda) is recovered: its support holds the largest coefficients with
  *    the right signs (signed and non-negative);
  *  - lambda <= 0, a NaN in one rank's scene and a dictionary with the wrong
- *    channel count fail with the same code on every rank. */
+ *    channel count fail with the same code on every rank; with G = 1 the
+ *    input may be an array of the dictionary's channels on a grid made for
+ *    another band count (multi-layer use). */
 #include "config.h"
 
 #include <math.h>
@@ -22,7 +28,7 @@
 
 #define H 17
 #define W 13
-#define C 2
+#define C 5
 #define M 4
 #define K 5
 #define NIT 40
@@ -35,7 +41,7 @@ static void fill_x(hcsc_tile *x)
   for (int64_t c = 0; c < x->nchan; c++)
     for (int64_t i = 0; i < x->box.nr; i++)
       for (int64_t j = 0; j < x->box.nc; j++)
-        HCSC_TILE_AT(x, c, i, j) = (float)xval(c, x->box.r0 + i, x->box.c0 + j);
+        HCSC_TILE_AT(x, c, i, j) = (float)xval(x->box.b0 + c, x->box.r0 + i, x->box.c0 + j);
 }
 
 /* Solve on grid g from z = 0; z_out (M*H*W, global layout) gets this
@@ -47,7 +53,7 @@ static int solve_on(hcsc_grid *g, const hcsc_dict *d, hcsc_pursuit_solver s, flo
   hcsc_tile x, z;
   memset(&x, 0, sizeof x);
   memset(&z, 0, sizeof z);
-  TEST_OK(hcsc_tile_alloc(&x, &box, C, 1));
+  TEST_OK(hcsc_tile_alloc(&x, &box, box.nb, 1));
   TEST_OK(hcsc_tile_alloc(&z, &box, M, 2));
   fill_x(&x);
   hcsc_pursuit_opts o;
@@ -101,35 +107,49 @@ static void check_grids(const hcsc_dict *d)
   TEST_ASSERT(obj[0][NIT] < 0.9 * obj[0][0], "ISTA made no progress: %g -> %g", obj[0][0],
               obj[0][NIT]);
 
-  for (int P = 1; P <= size; P++) {
-    if (size % P) continue;
-    int dims[3] = {1, P, size / P};
-    hcsc_grid *g = NULL;
-    TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, C, H, W, dims, &g));
-    if (!g) continue;
-    for (int s = 0; s < 2; s++) {
-      hcsc_pursuit_stats st;
-      TEST_OK(solve_on(g, d, (hcsc_pursuit_solver)s, z, &st));
-      hcsc_box box = hcsc_grid_box(g);
-      double emax = 0, zmax = 0;
-      for (int64_t m = 0; m < M; m++)
-        for (int64_t i = box.r0; i < box.r0 + box.nr; i++)
-          for (int64_t j = box.c0; j < box.c0 + box.nc; j++) {
-            const int64_t q = (m * H + i) * W + j;
-            emax = fmax(emax, fabs((double)z[q] - zref[s][q]));
-            zmax = fmax(zmax, fabs((double)zref[s][q]));
-          }
-      MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-      MPI_Allreduce(MPI_IN_PLACE, &zmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-      TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax, "%s on %dx%d: max diff %g (max |z| %g)",
-                  s ? "FISTA" : "ISTA", dims[1], dims[2], emax, zmax);
-      TEST_ASSERT(st.iters == NIT && st.objective, "iters %d", st.iters);
-      if (st.objective) TEST_NEAR(st.objective[NIT], obj[s][NIT], 1e-5);
-      TEST_ASSERT(st.sparsity > 0 && st.sparsity < 1, "sparsity %g", st.sparsity);
-      hcsc_pursuit_stats_free(&st);
+  /* Every G x P x Q factorisation of the rank count. */
+  for (int G = 1; G <= size; G++)
+    for (int P = 1; P <= size; P++) {
+      if (size % (G * P)) continue;
+      int dims[3] = {G, P, size / (G * P)};
+      hcsc_grid *g = NULL;
+      TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, C, H, W, dims, &g));
+      if (!g) continue;
+      for (int s = 0; s < 2; s++) {
+        hcsc_pursuit_stats st;
+        TEST_OK(solve_on(g, d, (hcsc_pursuit_solver)s, z, &st));
+        hcsc_box box = hcsc_grid_box(g);
+        double emax = 0, zmax = 0;
+        for (int64_t m = 0; m < M; m++)
+          for (int64_t i = box.r0; i < box.r0 + box.nr; i++)
+            for (int64_t j = box.c0; j < box.c0 + box.nc; j++) {
+              const int64_t q = (m * H + i) * W + j;
+              emax = fmax(emax, fabs((double)z[q] - zref[s][q]));
+              zmax = fmax(zmax, fabs((double)zref[s][q]));
+            }
+        MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, &zmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax, "%s on %dx%dx%d: max diff %g (max |z| %g)",
+                    s ? "FISTA" : "ISTA", dims[0], dims[1], dims[2], emax, zmax);
+        const double rb = 6.0 * sizeof(double) +
+                          (G > 1 ? (double)sizeof(float) * M * (double)box.nr * box.nc : 0.0);
+        TEST_ASSERT(fabs(st.reduce_bytes - rb) < 0.5,
+                    "%dx%dx%d: reduce bytes %g per iteration, expected %g", dims[0], dims[1],
+                    dims[2], st.reduce_bytes, rb);
+        TEST_ASSERT(size / G > 1 ? st.halo_bytes > 0 : st.halo_bytes >= 0,
+                    "%dx%dx%d: halo bytes %g per iteration", dims[0], dims[1], dims[2],
+                    st.halo_bytes);
+        if (test_rank() == 0 && s == 1)
+          printf("%dx%dx%d: FISTA max diff %.3g (max |z| %.3g), rank 0 per iteration: halo %.0f B, "
+                 "reduce %.0f B\n",
+                 dims[0], dims[1], dims[2], emax, zmax, st.halo_bytes, st.reduce_bytes);
+        TEST_ASSERT(st.iters == NIT && st.objective, "iters %d", st.iters);
+        if (st.objective) TEST_NEAR(st.objective[NIT], obj[s][NIT], 1e-5);
+        TEST_ASSERT(st.sparsity > 0 && st.sparsity < 1, "sparsity %g", st.sparsity);
+        hcsc_pursuit_stats_free(&st);
+      }
+      hcsc_grid_destroy(&g);
     }
-    hcsc_grid_destroy(&g);
-  }
   free(z);
   free(zref[0]);
   free(zref[1]);
@@ -139,7 +159,8 @@ static void check_grids(const hcsc_dict *d)
 static const struct {
   int m, r, c;
   float a;
-} spikes[] = {{0, 3, 3, 1.5f}, {1, 12, 9, -1.2f}, {2, 8, 2, 1.0f}, {3, 13, 3, -1.8f}, {1, 4, 10, 1.3f}};
+} spikes[] = {
+    {0, 3, 3, 1.5f}, {1, 12, 9, -1.2f}, {2, 8, 2, 1.0f}, {3, 13, 3, -1.8f}, {1, 4, 10, 1.3f}};
 #define NSPIKES ((int)(sizeof spikes / sizeof spikes[0]))
 
 static void check_planted(const hcsc_dict *d, int nonneg)
@@ -256,6 +277,15 @@ static void check_errors(const hcsc_dict *d)
   TEST_OK(hcsc_pursuit_solve(g, d, &x, &z, &o, &st));
   TEST_ASSERT(st.iters >= 1 && st.iters <= 5, "iters %d", st.iters);
   hcsc_pursuit_stats_free(&st);
+
+  /* G = 1: x may be any C-channel array on the box of a grid made for
+   * another band count (the codes of a lower layer). */
+  {
+    hcsc_grid *g1 = NULL;
+    TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, 1, H, W, NULL, &g1));
+    TEST_OK(hcsc_pursuit_solve(g1, d, &x, &z, &o, NULL));
+    hcsc_grid_destroy(&g1);
+  }
   hcsc_dict_free(&d3);
   hcsc_tile_free(&x);
   hcsc_tile_free(&z);

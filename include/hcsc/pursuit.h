@@ -1,7 +1,8 @@
 /* hypercsc — sparse pursuit: distributed ISTA and FISTA for one
- * convolutional layer (scale 1) on a spatial grid (G = 1):
+ * convolutional layer (scale 1) on any grid (spectral groups included):
  *
- *   min_z  1/2 ||D z - x||^2 + lambda ||z||_1     (optionally z >= 0)
+ *   min_z  1/2 sum_c w_c ||W_c o (D z - x)_c||^2 + lambda ||z||_1
+ *                                                 (optionally z >= 0)
  *
  * with D the synthesis operator of hcsc/conv.h (scene-edge rule included).
  * The step is 1/L, L = 1.05 ||D||^2 estimated by a fixed number of power
@@ -9,7 +10,16 @@
  * with it every iterate) is the same, to float rounding, on any
  * decomposition.  FISTA restarts its momentum with the gradient test of
  * O'Donoghue & Candes ("Adaptive restart for accelerated gradient
- * schemes", 2015): restart when <y_k - z_{k+1}, z_{k+1} - z_k> > 0. */
+ * schemes", 2015): restart when <y_k - z_{k+1}, z_{k+1} - z_k> > 0.
+ * With data-term weights L is multiplied by max_c w_c (a valid bound since
+ * 0 <= W <= 1).
+ *
+ * Spectral groups (G > 1): a rank's scene tile holds its band slice; the
+ * codes are shared by the G ranks of a spatial tile (each holds the full
+ * M-channel code tile and applies the same update).  Each rank synthesises
+ * its own bands; the partial gradients over its channels are summed over
+ * the spectral comm (one Allreduce of M nr nc floats per iteration), so the
+ * result equals the 1-rank one to float rounding. */
 #ifndef HCSC_PURSUIT_H
 #define HCSC_PURSUIT_H
 
@@ -34,9 +44,14 @@ typedef struct {
   /* Data-term weights: the objective's first term is
    *   1/2 sum_c w_c sum_p (W_c(p) (D z - x)_c(p))^2.
    * mask: NULL (W = 1) or a tile on the same box as x with 1 channel (one
-   * mask for every band) or x's channel count, values in [0, 1] (0 =
-   * missing: inpainting); its halo is ignored.  band_weights: NULL (w = 1)
-   * or one weight >= 0 per band of the whole scene (global band order). */
+   * mask for every band) or x's channel count (with G > 1: the rank's band
+   * slice, nchan = box.nb), values in [0, 1] (0 = missing: inpainting); its
+   * halo is ignored.  Where W = 0, x may hold anything, NaN included (how
+   * missing data arrive); where W > 0 it must be finite.  A mask on
+   * another box, with another channel count or with values outside [0, 1]
+   * is HCSC_EINVAL on every rank.  band_weights: NULL (w = 1) or one finite
+   * weight >= 0 per channel of the dictionary (d->nchan: the bands of the
+   * whole scene in global order), not all zero. */
   const hcsc_tile *mask;
   const double *band_weights;
   /* Called on every rank after each iteration with reduced values (the
@@ -53,6 +68,12 @@ typedef struct {
   int restarts;       /* FISTA momentum restarts */
   double lipschitz;   /* L used (1.05 x the power estimate of ||D||^2) */
   double sparsity;    /* fraction of nonzero coefficients of the final z */
+  /* Bytes this rank moved per iteration (mean over the iterations, power
+   * iterations excluded): halo messages sent (hcsc_halo, both operands)
+   * and reduced payload (hcsc_grid_allreduce: the scalars and, with G > 1,
+   * the M-channel gradient interior). */
+  double halo_bytes;
+  double reduce_bytes;
   double *objective;  /* iters + 1 values: objective[0] at the start, then after each iteration */
 } hcsc_pursuit_stats;
 
@@ -60,8 +81,11 @@ typedef struct {
  * backend.  Not collective. */
 void hcsc_pursuit_opts_default(hcsc_pursuit_opts *o);
 
-/* Solve on grid g (G = 1) for dictionary d (scale 1, d->nchan = x->nchan).
- * x: this rank's tile (box = the grid's box, any halo; interior read).
+/* Solve on grid g for dictionary d (scale 1).
+ * x: this rank's tile (box = the grid's box, any halo; interior read);
+ * G = 1: x->nchan = d->nchan (any array on the box, e.g. the codes of a
+ * lower layer); G > 1: d->nchan = the scene's bands and x is the rank's
+ * band slice (x->nchan = box.nb).
  * z: this rank's code tile, d->natoms channels on the same box, halo
  * >= hcsc_conv_halo: its interior is the warm start and receives the
  * result (halo left stale).  st may be NULL; otherwise st->objective is
