@@ -27,6 +27,7 @@ include tests/cli.mk
 include tests/pca.mk
 include tests/csc.mk
 include tests/pursuit.mk
+include tests/cmds.mk
 
 TESTS = $(MPI_TESTS)
 CLEANFILES += $(MPI_TESTS)
