@@ -87,7 +87,8 @@ typedef enum { HCSC_DICT_SINGLE = 0, HCSC_DICT_STACK = 1, HCSC_DICT_SCALES = 2 }
  * wavelengths of the channels of layer 0 (those of the scene it was made
  * for), nwavelength = layer 0's nchan, or NULL / 0 when unknown. */
 typedef struct {
-  int structure;        /* hcsc_dict_structure */
+  int structure;        /* hcsc_dict_structure; load: -1 for a file of older
+                           versions whose layers are neither a stack nor scales */
   int nwavelength;
   double *wavelength;   /* load: owned (hcsc_dict_info_free); save: borrowed */
 } hcsc_dict_info;

@@ -116,6 +116,8 @@ static int dict_init(hcsc_cli *cli, int argc, char **argv)
   if (!mfile && !mpatch && strcmp(method, "random") != 0)
     HCSC_FAIL(HCSC_EINVAL, "dict init: --method '%s' (random, patches or file)", method);
   if (mfile != (init != NULL)) HCSC_FAIL(HCSC_EINVAL, "dict init: --init D0.nc goes with --method file");
+  if (mfile && (layers_opt || scales_s))
+    HCSC_FAIL(HCSC_EINVAL, "dict init: --method file keeps the layers of --init: no --layers or --scales");
   if (mpatch && !from) HCSC_FAIL(HCSC_EINVAL, "dict init: --method patches needs --from SCENE");
   if (nchan && from) HCSC_FAIL(HCSC_EINVAL, "dict init: give --channels or --from, not both");
   if (nchan < 0) HCSC_FAIL(HCSC_EINVAL, "dict init: --channels %d must be at least 1", nchan);
@@ -316,7 +318,7 @@ static int dict_show(hcsc_cli *cli, int argc, char **argv)
   if (wl_s) {
     /* Wavelengths describe the scene's bands: layer 0, or any layer of a
      * multi-scale set (same channels). */
-    if (!dinfo.nwavelength || (layer > 0 && dinfo.structure == HCSC_DICT_STACK))
+    if (!dinfo.nwavelength || (layer > 0 && dinfo.structure != HCSC_DICT_SCALES))
       HCSC_FAIL(HCSC_EINVAL, "dict show: %s has no wavelengths for layer %d (use --rgb)", pos[0], layer);
     for (int i = 0; i < 3; i++) {
       int best = 0;
@@ -358,13 +360,17 @@ int hcsc_cmd_dict(hcsc_cli *cli, int argc, char **argv)
 {
   if (argc >= 2 && strcmp(argv[1], "init") == 0) return dict_init(cli, argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "show") == 0) return dict_show(cli, argc - 1, argv + 1);
+  int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
   if (cli->rank == 0) {
-    FILE *f = argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr;
+    FILE *f = help ? stdout : stderr;
+    if (!help)
+      fprintf(stderr, "hypercsc dict: %s%s%s\n", argc >= 2 ? "unknown subcommand '" : "missing subcommand",
+              argc >= 2 ? argv[1] : "", argc >= 2 ? "' (init or show)" : " (init or show)");
     fprintf(f, "usage: hypercsc dict init %s\n       hypercsc dict show %s\n"
                "'hypercsc dict init --help' and 'hypercsc dict show --help' describe them.\n",
             init_info.usage, show_info.usage);
   }
-  if (argc >= 2 && strcmp(argv[1], "--help") == 0) return 1;
+  if (help) return 1;
   cli->cmd = "dict";
   return hcsc_error_agree(cli->comm, HCSC_ERR(HCSC_EINVAL, "invalid command line"));
 }

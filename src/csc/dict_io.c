@@ -79,7 +79,8 @@ static int save_local(const char *path, const hcsc_dict *layers, int nlayers,
   NC_W(ncmpi_put_att_text(ncid, NC_GLOBAL, "hypercsc_version", (MPI_Offset)strlen(PACKAGE_VERSION),
                           PACKAGE_VERSION), "writing hypercsc_version");
   NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "nlayers", NC_INT, 1, &nlayers), "writing nlayers");
-  NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "structure", NC_INT, 1, &info->structure), "writing structure");
+  if (info->structure >= 0)
+    NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "structure", NC_INT, 1, &info->structure), "writing structure");
   if (info->nwavelength > 0)
     NC_W(ncmpi_put_att_double(ncid, NC_GLOBAL, "wavelength", NC_DOUBLE, info->nwavelength,
                               info->wavelength), "writing wavelength");
@@ -137,13 +138,18 @@ int hcsc_dict_save(MPI_Comm comm, const char *path, const hcsc_dict *layers, int
   return hcsc_dict_save_info(comm, path, layers, nlayers, NULL, attrs, nattrs, force);
 }
 
-/* The structure the shapes imply for a file without the attribute. */
+/* The structure the shapes imply for a file without the attribute, or -1
+ * when the layers are neither a stack nor a set of scales (hcsc_dict_save
+ * has always accepted any layers). */
 static int implied_structure(const hcsc_dict *layers, int nlayers)
 {
+  int stack = 1, scales = 1;
   if (nlayers <= 1) return HCSC_DICT_SINGLE;
-  for (int l = 0; l + 1 < nlayers; l++)
-    if (layers[l + 1].nchan != layers[l].natoms) return HCSC_DICT_SCALES;
-  return HCSC_DICT_STACK;
+  for (int l = 0; l + 1 < nlayers; l++) {
+    if (layers[l + 1].nchan != layers[l].natoms) stack = 0;
+    if (layers[l + 1].nchan != layers[0].nchan) scales = 0;
+  }
+  return stack ? HCSC_DICT_STACK : scales ? HCSC_DICT_SCALES : -1;
 }
 
 /* See dict.h.  Collective on comm. */
@@ -162,7 +168,7 @@ int hcsc_dict_save_info(MPI_Comm comm, const char *path, const hcsc_dict *layers
     if (!err) {
       if (info) def = *info;
       else def.structure = implied_structure(layers, nlayers);
-      err = hcsc_dict_check_structure(layers, nlayers, def.structure, path);
+      if (def.structure != -1 || info) err = hcsc_dict_check_structure(layers, nlayers, def.structure, path);
     }
     if (!err && def.nwavelength != 0 && (def.nwavelength != layers[0].nchan || !def.wavelength))
       err = HCSC_ERR(HCSC_EINVAL, "%s: %d wavelengths for %d channels", path, def.nwavelength,
@@ -252,7 +258,7 @@ static int load_local(const char *path, hcsc_dict **out, int *nout, hcsc_dict_in
     nc_type type;
     if (ncmpi_get_att_int(ncid, NC_GLOBAL, "structure", &structure) != NC_NOERR)
       structure = implied_structure(layers, nl);
-    if (hcsc_dict_check_structure(layers, nl, structure, path) < 0)
+    if (structure != -1 && hcsc_dict_check_structure(layers, nl, structure, path) < 0)
       HCSC_FAIL(HCSC_EFORMAT, "%s: not a valid dictionary: %s", path, hcsc_error_message());
     info->structure = structure;
     if (ncmpi_inq_att(ncid, NC_GLOBAL, "wavelength", &type, &wl) == NC_NOERR) {
