@@ -21,5 +21,6 @@
 #include "hcsc/pursuit.h"
 #include "hcsc/mlcsc.h"
 #include "hcsc/admm.h"
+#include "hcsc/picture.h"
 
 #endif

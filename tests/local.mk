@@ -28,6 +28,7 @@ include tests/pca.mk
 include tests/csc.mk
 include tests/pursuit.mk
 include tests/ml.mk
+include tests/cmds.mk
 
 TESTS = $(MPI_TESTS)
 CLEANFILES += $(MPI_TESTS)

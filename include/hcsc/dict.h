@@ -77,6 +77,43 @@ int hcsc_dict_save(MPI_Comm comm, const char *path, const hcsc_dict *layers, int
  * complete. */
 int hcsc_dict_load(MPI_Comm comm, const char *path, hcsc_dict **layers, int *nlayers);
 
+/* How the layers of a file relate (global attribute "structure"):
+ * single: one layer; stack: multi-layer CSC, layer l + 1 has nchan = natoms
+ * of layer l; scales: a multi-scale set, every layer has the same nchan
+ * and its own scale. */
+typedef enum { HCSC_DICT_SINGLE = 0, HCSC_DICT_STACK = 1, HCSC_DICT_SCALES = 2 } hcsc_dict_structure;
+
+/* What a dictionary file says besides its atoms.  wavelength: the
+ * wavelengths of the channels of layer 0 (those of the scene it was made
+ * for), nwavelength = layer 0's nchan, or NULL / 0 when unknown. */
+typedef struct {
+  int structure;        /* hcsc_dict_structure; load: -1 for a file of older
+                           versions whose layers are neither a stack nor scales */
+  int nwavelength;
+  double *wavelength;   /* load: owned (hcsc_dict_info_free); save: borrowed */
+} hcsc_dict_info;
+
+/* Check that the layers fit the structure (stack: channels chain; scales:
+ * same channels; single: one layer).  what names the file or object in the
+ * message.  HCSC_EINVAL otherwise.  Not collective. */
+int hcsc_dict_check_structure(const hcsc_dict *layers, int nlayers, int structure, const char *what);
+
+/* hcsc_dict_save plus the structure and wavelength attributes of info
+ * (NULL: single layer, or stack/scales as the layers' shapes say, no
+ * wavelengths).  Collective on comm. */
+int hcsc_dict_save_info(MPI_Comm comm, const char *path, const hcsc_dict *layers, int nlayers,
+                        const hcsc_dict_info *info, const hcsc_dict_attr *attrs, int nattrs,
+                        int force);
+/* hcsc_dict_load plus the file's structure and wavelengths into info (may
+ * be NULL).  A file written before these attributes existed loads with the
+ * structure its shapes imply and no wavelengths; attributes that
+ * contradict the layers are HCSC_EFORMAT naming the file.  Collective on
+ * comm. */
+int hcsc_dict_load_info(MPI_Comm comm, const char *path, hcsc_dict **layers, int *nlayers,
+                        hcsc_dict_info *info);
+/* Free info's wavelengths and zero it.  Not collective; accepts NULL. */
+void hcsc_dict_info_free(hcsc_dict_info *info);
+
 #ifdef __cplusplus
 }
 #endif

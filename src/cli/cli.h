@@ -78,5 +78,7 @@ int hcsc_cmd_synth(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_noise(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_eval(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_pca(hcsc_cli *cli, int argc, char **argv);
+int hcsc_cmd_dict(hcsc_cli *cli, int argc, char **argv); /* "dict init", "dict show" */
+int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ static const command commands[] = {
     {"noise", hcsc_cmd_noise, "add noise by the protocol of hyperspectral denoising papers"},
     {"eval", hcsc_cmd_eval, "compare two scenes: MPSNR, MSSIM, SAM, ERGAS"},
     {"pca", hcsc_cmd_pca, "spectral subspace (PCA of the band covariance), low-rank reconstruction"},
+    {"dict", hcsc_cmd_dict, "make a dictionary (random, scene patches, file); draw its atoms (PNG)"},
+    {"code", hcsc_cmd_code, "sparse codes of a scene for a dictionary (ISTA/FISTA), reconstruction"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

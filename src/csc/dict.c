@@ -189,3 +189,39 @@ agree:
 cleanup:
   return hcsc_error_agree(comm, err);
 }
+
+/* See dict.h.  Not collective. */
+int hcsc_dict_check_structure(const hcsc_dict *layers, int nlayers, int structure, const char *what)
+{
+  if (!layers || nlayers < 1)
+    return HCSC_ERR(HCSC_EINVAL, "%s: no dictionary layers", what);
+  switch (structure) {
+  case HCSC_DICT_SINGLE:
+    if (nlayers != 1)
+      return HCSC_ERR(HCSC_EINVAL, "%s: a single dictionary has 1 layer, not %d", what, nlayers);
+    break;
+  case HCSC_DICT_STACK:
+    for (int l = 0; l + 1 < nlayers; l++)
+      if (layers[l + 1].nchan != layers[l].natoms)
+        return HCSC_ERR(HCSC_EINVAL, "%s: multi-layer stack: layer %d has %d channels, layer %d has %d "
+                        "atoms (they must match)", what, l + 1, layers[l + 1].nchan, l, layers[l].natoms);
+    break;
+  case HCSC_DICT_SCALES:
+    for (int l = 1; l < nlayers; l++)
+      if (layers[l].nchan != layers[0].nchan)
+        return HCSC_ERR(HCSC_EINVAL, "%s: multi-scale set: layer %d has %d channels, layer 0 has %d "
+                        "(they must match)", what, l, layers[l].nchan, layers[0].nchan);
+    break;
+  default:
+    return HCSC_ERR(HCSC_EINVAL, "%s: unknown dictionary structure %d", what, structure);
+  }
+  return 0;
+}
+
+/* See dict.h.  Not collective. */
+void hcsc_dict_info_free(hcsc_dict_info *info)
+{
+  if (!info) return;
+  free(info->wavelength);
+  memset(info, 0, sizeof *info);
+}

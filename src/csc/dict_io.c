@@ -3,7 +3,9 @@
  * Layout: per layer L, dimensions atom_L, channel_L, ky_L, kx_L and a float
  * variable atoms_L(atom_L, channel_L, ky_L, kx_L) with int attributes
  * natoms, nchan, ksize, scale; global attributes Conventions, title,
- * nlayers, hypercsc_version and the caller's hyperparameters (double).
+ * nlayers, structure (0 single, 1 multi-layer stack, 2 multi-scale set),
+ * optionally wavelength (double[nchan of layer 0]), hypercsc_version and the
+ * caller's hyperparameters (double).
  *
  * Dictionaries are small and replicated: rank 0 does all the file work on
  * MPI_COMM_SELF (no collective I/O over comm that a failure could leave
@@ -58,7 +60,7 @@ static int dict_valid(const hcsc_dict *d, int l, const char *path)
 
 /* Rank 0's part of save: write tmp completely, flush it, rename it. */
 static int save_local(const char *path, const hcsc_dict *layers, int nlayers,
-                      const hcsc_dict_attr *attrs, int nattrs)
+                      const hcsc_dict_info *info, const hcsc_dict_attr *attrs, int nattrs)
 {
   int err = 0, ncid = -1, *varid = NULL, created = 0;
   char tmp[4200], mpath[4300], name[64];
@@ -77,6 +79,11 @@ static int save_local(const char *path, const hcsc_dict *layers, int nlayers,
   NC_W(ncmpi_put_att_text(ncid, NC_GLOBAL, "hypercsc_version", (MPI_Offset)strlen(PACKAGE_VERSION),
                           PACKAGE_VERSION), "writing hypercsc_version");
   NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "nlayers", NC_INT, 1, &nlayers), "writing nlayers");
+  if (info->structure >= 0)
+    NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "structure", NC_INT, 1, &info->structure), "writing structure");
+  if (info->nwavelength > 0)
+    NC_W(ncmpi_put_att_double(ncid, NC_GLOBAL, "wavelength", NC_DOUBLE, info->nwavelength,
+                              info->wavelength), "writing wavelength");
   for (int i = 0; i < nattrs; i++) {
     if (!attrs[i].name || !attrs[i].name[0])
       HCSC_FAIL(HCSC_EINVAL, "%s: hyperparameter %d has no name", path, i);
@@ -128,19 +135,50 @@ cleanup:
 int hcsc_dict_save(MPI_Comm comm, const char *path, const hcsc_dict *layers, int nlayers,
                    const hcsc_dict_attr *attrs, int nattrs, int force)
 {
+  return hcsc_dict_save_info(comm, path, layers, nlayers, NULL, attrs, nattrs, force);
+}
+
+/* The structure the shapes imply for a file without the attribute, or -1
+ * when the layers are neither a stack nor a set of scales (hcsc_dict_save
+ * has always accepted any layers). */
+static int implied_structure(const hcsc_dict *layers, int nlayers)
+{
+  int stack = 1, scales = 1;
+  if (nlayers <= 1) return HCSC_DICT_SINGLE;
+  for (int l = 0; l + 1 < nlayers; l++) {
+    if (layers[l + 1].nchan != layers[l].natoms) stack = 0;
+    if (layers[l + 1].nchan != layers[0].nchan) scales = 0;
+  }
+  return stack ? HCSC_DICT_STACK : scales ? HCSC_DICT_SCALES : -1;
+}
+
+/* See dict.h.  Collective on comm. */
+int hcsc_dict_save_info(MPI_Comm comm, const char *path, const hcsc_dict *layers, int nlayers,
+                        const hcsc_dict_info *info, const hcsc_dict_attr *attrs, int nattrs,
+                        int force)
+{
   int err = 0, rank;
+  hcsc_dict_info def = {0, 0, NULL};
   MPI_Comm_rank(comm, &rank);
   if (!path || !layers || nlayers < 1 || nlayers > DICT_MAX_LAYERS || nattrs < 0 || (nattrs && !attrs)) {
     err = HCSC_ERR(HCSC_EINVAL, "hcsc_dict_save: %s: need 1..%d layers", path ? path : "(no path)",
                    DICT_MAX_LAYERS);
   } else {
     for (int l = 0; l < nlayers && !err; l++) err = dict_valid(&layers[l], l, path);
+    if (!err) {
+      if (info) def = *info;
+      else def.structure = implied_structure(layers, nlayers);
+      if (def.structure != -1 || info) err = hcsc_dict_check_structure(layers, nlayers, def.structure, path);
+    }
+    if (!err && def.nwavelength != 0 && (def.nwavelength != layers[0].nchan || !def.wavelength))
+      err = HCSC_ERR(HCSC_EINVAL, "%s: %d wavelengths for %d channels", path, def.nwavelength,
+                     layers[0].nchan);
   }
   HCSC_CHECK(hcsc_error_agree(comm, err));
   HCSC_CHECK(hcsc_output_check(comm, path, force));
   if (rank == 0) {
     hcsc_timer_start(HCSC_PHASE_IO_WRITE);
-    err = save_local(path, layers, nlayers, attrs, nattrs);
+    err = save_local(path, layers, nlayers, &def, attrs, nattrs);
     hcsc_timer_stop(HCSC_PHASE_IO_WRITE);
   }
 cleanup:
@@ -150,7 +188,7 @@ cleanup:
 /* Rank 0's part of load: open, check every dimension and attribute against
  * the data, and the file's length against the layout (PnetCDF reads a
  * truncated variable as fill values), read, check values are finite. */
-static int load_local(const char *path, hcsc_dict **out, int *nout)
+static int load_local(const char *path, hcsc_dict **out, int *nout, hcsc_dict_info *info)
 {
   int err = 0, ncid = -1, nl = 0;
   hcsc_dict *layers = NULL;
@@ -213,6 +251,25 @@ static int load_local(const char *path, hcsc_dict **out, int *nout)
           HCSC_FAIL(HCSC_EFORMAT, "%s: %s holds a non-finite value (entry %zu)", path, name, i);
     }
   }
+  {
+    /* Optional attributes: absent in files of older versions. */
+    int structure;
+    MPI_Offset wl = 0;
+    nc_type type;
+    if (ncmpi_get_att_int(ncid, NC_GLOBAL, "structure", &structure) != NC_NOERR)
+      structure = implied_structure(layers, nl);
+    if (structure != -1 && hcsc_dict_check_structure(layers, nl, structure, path) < 0)
+      HCSC_FAIL(HCSC_EFORMAT, "%s: not a valid dictionary: %s", path, hcsc_error_message());
+    info->structure = structure;
+    if (ncmpi_inq_att(ncid, NC_GLOBAL, "wavelength", &type, &wl) == NC_NOERR) {
+      if (wl != layers[0].nchan)
+        HCSC_FAIL(HCSC_EFORMAT, "%s: %lld wavelengths for %d channels", path, (long long)wl,
+                  layers[0].nchan);
+      HCSC_CALLOC(info->wavelength, wl);
+      info->nwavelength = (int)wl;
+      NC_R(ncmpi_get_att_double(ncid, NC_GLOBAL, "wavelength", info->wavelength), "wavelength");
+    }
+  }
   *out = layers;
   *nout = nl;
   layers = NULL;
@@ -225,8 +282,16 @@ cleanup:
 /* See dict.h.  Collective on comm. */
 int hcsc_dict_load(MPI_Comm comm, const char *path, hcsc_dict **out, int *nout)
 {
-  int err = 0, rank, nl = 0, hdr[4 * DICT_MAX_LAYERS + 1];
+  return hcsc_dict_load_info(comm, path, out, nout, NULL);
+}
+
+/* See dict.h.  Collective on comm. */
+int hcsc_dict_load_info(MPI_Comm comm, const char *path, hcsc_dict **out, int *nout,
+                        hcsc_dict_info *info_out)
+{
+  int err = 0, rank, nl = 0, hdr[4 * DICT_MAX_LAYERS + 3];
   hcsc_dict *layers = NULL;
+  hcsc_dict_info info = {0, 0, NULL};
   MPI_Comm_rank(comm, &rank);
   if (!path || !out || !nout) {
     err = HCSC_ERR(HCSC_EINVAL, "hcsc_dict_load: no path or output");
@@ -236,11 +301,13 @@ int hcsc_dict_load(MPI_Comm comm, const char *path, hcsc_dict **out, int *nout)
   }
   HCSC_CHECK(hcsc_error_agree(comm, err));
   hcsc_timer_start(HCSC_PHASE_IO_READ);
-  if (rank == 0) err = load_local(path, &layers, &nl);
+  if (rank == 0) err = load_local(path, &layers, &nl, &info);
   hcsc_timer_stop(HCSC_PHASE_IO_READ);
   HCSC_CHECK(hcsc_error_agree(comm, err));
   if (rank == 0) {
     hdr[0] = nl;
+    hdr[4 * DICT_MAX_LAYERS + 1] = info.structure;
+    hdr[4 * DICT_MAX_LAYERS + 2] = info.nwavelength;
     for (int l = 0; l < nl; l++) {
       hdr[1 + 4 * l] = layers[l].natoms;
       hdr[2 + 4 * l] = layers[l].nchan;
@@ -248,9 +315,15 @@ int hcsc_dict_load(MPI_Comm comm, const char *path, hcsc_dict **out, int *nout)
       hdr[4 + 4 * l] = layers[l].scale;
     }
   }
-  HCSC_MPI(MPI_Bcast(hdr, 4 * DICT_MAX_LAYERS + 1, MPI_INT, 0, comm));
+  HCSC_MPI(MPI_Bcast(hdr, 4 * DICT_MAX_LAYERS + 3, MPI_INT, 0, comm));
   if (rank != 0) {
     nl = hdr[0];
+    info.structure = hdr[4 * DICT_MAX_LAYERS + 1];
+    info.nwavelength = hdr[4 * DICT_MAX_LAYERS + 2];
+    if (info.nwavelength > 0) {
+      info.wavelength = calloc((size_t)info.nwavelength, sizeof *info.wavelength);
+      if (!info.wavelength) err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory for wavelengths", path);
+    }
     layers = calloc((size_t)nl, sizeof *layers);
     if (!layers) err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory for %d dictionary layers", path, nl);
     for (int l = 0; l < nl && !err; l++)
@@ -261,13 +334,19 @@ int hcsc_dict_load(MPI_Comm comm, const char *path, hcsc_dict **out, int *nout)
     int n = layers[l].natoms * layers[l].nchan * layers[l].ksize * layers[l].ksize;
     HCSC_MPI(MPI_Bcast(layers[l].atoms, n, MPI_FLOAT, 0, comm));
   }
+  if (info.nwavelength > 0) HCSC_MPI(MPI_Bcast(info.wavelength, info.nwavelength, MPI_DOUBLE, 0, comm));
 cleanup:
   err = hcsc_error_agree(comm, err);
   if (!err) {
     *out = layers;
     *nout = nl;
     layers = NULL;
+    if (info_out) {
+      *info_out = info;
+      memset(&info, 0, sizeof info);
+    }
   }
   hcsc_dict_free_layers(&layers, nl);
+  hcsc_dict_info_free(&info);
   return err;
 }
