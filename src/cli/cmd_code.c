@@ -14,60 +14,233 @@
 
 static const hcsc_cmd_desc info = {
     "code", "SCENE --dict D.nc -o CODES.nc [--recon OUT] [--solver S] [--lambda L] [options]",
-    "sparse codes of a scene for a dictionary (ISTA/FISTA), reconstruction",
+    "sparse codes of a scene for a dictionary (ISTA/FISTA/ADMM, multi-layer, multi-scale)",
     "Solves  min_z 1/2 || W o (sum_m d_m * z_m - x) ||^2 + lambda sum_m ||z_m||_1  on the\n"
-    "decomposed scene (halos of the atoms' width are exchanged every iteration), with\n"
-    "the step 1/L from a power iteration, so the codes are the same, up to float rounding,\n"
-    "for any number of ranks and grid.  The dictionary must have one layer with as many\n"
-    "channels as the scene has bands.\n"
-    "CODES.nc: an M-band NetCDF scene (bands atom_0 .. atom_{M-1}) on the scene's grid and\n"
-    "georeferencing.  --recon OUT: D z with the scene's metadata (format by extension).\n"
+    "decomposed scene.  ista/fista (one-layer dictionaries): halos of the atoms' width are\n"
+    "exchanged every iteration and the step 1/L comes from a power iteration, so the codes\n"
+    "are the same, up to float rounding, for any number of ranks and grid (spectral groups\n"
+    "included).  admm: DFT-domain ADMM per tile on the tile plus --overlap pixels (default\n"
+    "4 k), the overlap discarded; the codes differ between decompositions by the circular\n"
+    "wrap at tile borders, which falls quickly as the overlap grows.  Multi-layer\n"
+    "dictionaries (dict init --layers): lt, lbp, mlista, mlfista for the ML-LASSO with\n"
+    "--lambdas per layer; CODES.nc holds the deepest layer's codes.  Multi-scale sets (dict\n"
+    "init --scales): ista/fista over all sets; CODES.nc stacks the sets' codes, each on its\n"
+    "lattice at full resolution.  The first layer must have as many channels as the scene\n"
+    "has bands.\n"
+    "CODES.nc: a NetCDF scene (bands atom_0 ..) on the scene's grid and georeferencing.\n"
+    "--recon OUT: the reconstruction with the scene's metadata (format by extension).\n"
     "--log CSV: one line per iteration, iter,objective,nnz_fraction,rel_change,seconds\n"
-    "(rank 0 writes it).  --mask MASK: a scene of 1 band or the scene's band count, same\n"
-    "rows x columns, 0 = missing value (inpainting).  --band-weights FILE: one weight >= 0\n"
-    "per band (whitespace separated) for the data term.",
+    "(admm: iter,primal,dual,rho,seconds; rank 0 writes it).  --mask MASK (ista, fista,\n"
+    "admm): a scene of 1 band or the scene's band count, same rows x columns, 0 = missing\n"
+    "value (inpainting).  --band-weights FILE (ista, fista): one weight >= 0 per band\n"
+    "(whitespace separated) for the data term.",
     1, 1};
 
-/* A solver of the command: name and function.  Multi-layer and ADMM
- * solvers become one entry each.  Collective on the grid's comm. */
-typedef int (*code_solver_fn)(const hcsc_grid *g, const hcsc_dict *layers, int nlayers,
-                              const hcsc_tile *x, hcsc_tile *z, hcsc_pursuit_opts *o,
-                              hcsc_pursuit_stats *st);
+/* One solve of the command: inputs, the options every solver shares
+ * (po: lambda, iters, tol, nonneg, backend, mask, band weights, monitor)
+ * and the solver-specific ones; outputs the codes z (code_channels()
+ * channels on the grid's box), the reconstruction xr (C channels, or
+ * NULL: not wanted) and the figures printed at the end. */
+typedef struct {
+  const hcsc_grid *g;
+  const hcsc_dict *layers;
+  int nlayers, structure;
+  const hcsc_tile *x;
+  hcsc_tile *z, *xr;
+  hcsc_pursuit_opts *po;
+  double lambdas[HCSC_ML_MAX_LAYERS];
+  int overlap;
+  double rel_tol;
+  /* results */
+  int iters, restarts;
+  double objective, sparsity;
+} code_job;
 
-static int single_layer(const hcsc_dict *layers, int nlayers, const char *name)
+/* A solver of the command: name, the dictionary structure it takes and its
+ * function.  Collective on the grid's comm. */
+typedef int (*code_solver_fn)(code_job *j);
+
+/* Reconstruction D_1 z_1 for the single-layer and multi-layer solvers (z_1
+ * is the first layer's code).  Collective on the grid's comm. */
+static int synth_first_layer(code_job *j, hcsc_tile *z1)
 {
-  if (nlayers != 1)
-    return HCSC_ERR(HCSC_ENOTSUP, "code: solver %s takes a one-layer dictionary, this one has %d layers",
-                    name, nlayers);
-  return 0;
+  int err = 0;
+  hcsc_conv *op = NULL;
+  hcsc_halo *hz = NULL;
+  int64_t bands, rows, cols;
+  const hcsc_box box = hcsc_grid_box(j->g);
+  hcsc_grid_scene(j->g, &bands, &rows, &cols);
+  err = hcsc_conv_create(&j->layers[0], &box, rows, cols, j->po->backend, &op);
+  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(j->g), err));
+  HCSC_CHECK(hcsc_halo_create(j->g, hcsc_conv_halo(op), (int)z1->nchan, &hz));
+  HCSC_CHECK(hcsc_halo_exchange(hz, z1));
+  hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  err = hcsc_conv_synth(op, z1, j->xr);
+  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(j->g), err));
+cleanup:
+  hcsc_halo_destroy(&hz);
+  hcsc_conv_destroy(&op);
+  return err;
 }
 
-static int solve_ista(const hcsc_grid *g, const hcsc_dict *layers, int nlayers, const hcsc_tile *x,
-                      hcsc_tile *z, hcsc_pursuit_opts *o, hcsc_pursuit_stats *st)
+static int solve_pursuit(code_job *j, hcsc_pursuit_solver solver)
 {
-  int err = hcsc_error_agree(hcsc_grid_comm(g), single_layer(layers, nlayers, "ista"));
-  if (err) return err;
-  o->solver = HCSC_PURSUIT_ISTA;
-  return hcsc_pursuit_solve(g, &layers[0], x, z, o, st);
+  int err = 0;
+  hcsc_pursuit_stats st = {0};
+  j->po->solver = solver;
+  HCSC_CHECK(hcsc_pursuit_solve(j->g, &j->layers[0], j->x, j->z, j->po, &st));
+  j->iters = st.iters;
+  j->restarts = st.restarts;
+  j->objective = st.objective ? st.objective[st.iters] : NAN;
+  j->sparsity = st.sparsity;
+  if (j->xr) HCSC_CHECK(synth_first_layer(j, j->z));
+cleanup:
+  hcsc_pursuit_stats_free(&st);
+  return err;
 }
 
-static int solve_fista(const hcsc_grid *g, const hcsc_dict *layers, int nlayers, const hcsc_tile *x,
-                       hcsc_tile *z, hcsc_pursuit_opts *o, hcsc_pursuit_stats *st)
+static int solve_ista(code_job *j) { return solve_pursuit(j, HCSC_PURSUIT_ISTA); }
+static int solve_fista(code_job *j) { return solve_pursuit(j, HCSC_PURSUIT_FISTA); }
+
+/* ADMM's monitor reports residuals, not the objective: the log's columns
+ * are then iter,primal,dual,rho,seconds (see the help). */
+static int admm_monitor(void *ctx, int iter, double primal, double dual, double rho)
 {
-  int err = hcsc_error_agree(hcsc_grid_comm(g), single_layer(layers, nlayers, "fista"));
-  if (err) return err;
-  o->solver = HCSC_PURSUIT_FISTA;
-  return hcsc_pursuit_solve(g, &layers[0], x, z, o, st);
+  const code_job *j = ctx;
+  return j->po->monitor(j->po->monitor_ctx, iter, primal, dual, rho);
 }
 
+static int solve_admm(code_job *j)
+{
+  int err = 0;
+  hcsc_admm_opts ao;
+  hcsc_admm_stats st = {0};
+  hcsc_admm_opts_default(&ao);
+  ao.lambda = j->po->lambda;
+  ao.iters = j->po->iters;
+  ao.rel_tol = j->rel_tol;
+  ao.overlap = j->overlap;
+  ao.nonneg = j->po->nonneg;
+  ao.mask = j->po->mask;
+  if (j->po->band_weights)
+    HCSC_FAIL(HCSC_ENOTSUP, "code: --band-weights is not supported by --solver admm (use ista or fista)");
+  if (j->po->monitor) {
+    ao.monitor = admm_monitor;
+    ao.monitor_ctx = j;
+  }
+  HCSC_CHECK(hcsc_admm_solve(j->g, &j->layers[0], j->x, j->z, &ao, &st));
+  j->iters = st.iters;
+  j->objective = st.objective;
+  j->sparsity = st.sparsity;
+  if (j->xr) HCSC_CHECK(synth_first_layer(j, j->z));
+cleanup:
+  return err;
+}
+
+/* Multi-layer pursuit: z receives the deepest code, the reconstruction is
+ * D_1 z_1 with z_1 = D_2 .. D_L z_L (ML-ISTA/FISTA) or the layered
+ * estimate (LT, LBP). */
+static int solve_ml(code_job *j, hcsc_ml_method method)
+{
+  int err = 0;
+  const int L = j->nlayers;
+  hcsc_tile codes[HCSC_ML_MAX_LAYERS];
+  memset(codes, 0, sizeof codes);
+  hcsc_ml_opts mo;
+  hcsc_ml_stats st = {0};
+  const hcsc_box box = hcsc_grid_box(j->g);
+  hcsc_ml_opts_default(&mo);
+  mo.method = method;
+  for (int l = 0; l < L; l++) mo.lambdas[l] = j->lambdas[l];
+  mo.iters = j->po->iters;
+  mo.tol = j->po->tol;
+  mo.nonneg = j->po->nonneg;
+  mo.backend = j->po->backend;
+  mo.monitor = j->po->monitor;
+  mo.monitor_ctx = j->po->monitor_ctx;
+  for (int l = 0; l < L - 1 && !err; l++) {
+    const int k = j->layers[0].ksize;
+    err = hcsc_tile_alloc(&codes[l], &box, j->layers[l].natoms, l == 0 ? k - 1 - (k - 1) / 2 : 0);
+  }
+  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(j->g), err));
+  codes[L - 1] = *j->z; /* borrowed: the deepest code is the command's output */
+  err = hcsc_ml_solve(j->g, j->layers, L, j->x, codes, &mo, &st);
+  codes[L - 1] = (hcsc_tile){0};
+  HCSC_CHECK(err);
+  j->iters = st.iters;
+  j->restarts = st.restarts;
+  j->objective = st.objective ? st.objective[st.iters] : NAN;
+  j->sparsity = st.sparsity[L - 1];
+  if (j->xr) HCSC_CHECK(synth_first_layer(j, &codes[0]));
+cleanup:
+  hcsc_ml_stats_free(&st);
+  for (int l = 0; l < L; l++) hcsc_tile_free(&codes[l]);
+  return err;
+}
+
+static int solve_lt(code_job *j) { return solve_ml(j, HCSC_ML_LT); }
+static int solve_lbp(code_job *j) { return solve_ml(j, HCSC_ML_LBP); }
+static int solve_mlista(code_job *j) { return solve_ml(j, HCSC_ML_ISTA); }
+static int solve_mlfista(code_job *j) { return solve_ml(j, HCSC_ML_FISTA); }
+
+/* Multi-scale ISTA/FISTA: the output stacks the sets' codes (set 0's atoms
+ * first), each on its lattice at full resolution. */
+static int solve_ms(code_job *j, hcsc_pursuit_solver solver)
+{
+  int err = 0;
+  const int S = j->nlayers;
+  hcsc_tile codes[HCSC_ML_MAX_LAYERS + 5];
+  memset(codes, 0, sizeof codes);
+  hcsc_pursuit_stats st = {0};
+  hcsc_ms_op *op = NULL;
+  const hcsc_box box = hcsc_grid_box(j->g);
+  if (S > (int)(sizeof codes / sizeof codes[0]))
+    HCSC_FAIL(HCSC_ENOTSUP, "code: %d atom sets (at most %d)", S, (int)(sizeof codes / sizeof codes[0]));
+  for (int s = 0; s < S && !err; s++) err = hcsc_tile_alloc(&codes[s], &box, j->layers[s].natoms, 0);
+  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(j->g), err));
+  j->po->solver = solver;
+  HCSC_CHECK(hcsc_ms_solve(j->g, j->layers, S, j->x, codes, j->po, &st));
+  for (int s = 0, m0 = 0; s < S; m0 += j->layers[s].natoms, s++)
+    for (int64_t m = 0; m < codes[s].nchan; m++)
+      for (int64_t r = 0; r < box.nr; r++)
+        for (int64_t c = 0; c < box.nc; c++) HCSC_TILE_AT(j->z, m0 + m, r, c) = HCSC_TILE_AT(&codes[s], m, r, c);
+  j->iters = st.iters;
+  j->restarts = st.restarts;
+  j->objective = st.objective ? st.objective[st.iters] : NAN;
+  j->sparsity = st.sparsity;
+  if (j->xr) {
+    HCSC_CHECK(hcsc_ms_op_create(j->g, j->layers, S, j->po->backend, &op));
+    HCSC_CHECK(hcsc_ms_op_synth(op, codes, j->xr));
+  }
+cleanup:
+  hcsc_ms_op_destroy(&op);
+  hcsc_pursuit_stats_free(&st);
+  for (int s = 0; s < S; s++) hcsc_tile_free(&codes[s]);
+  return err;
+}
+
+static int solve_msista(code_job *j) { return solve_ms(j, HCSC_PURSUIT_ISTA); }
+static int solve_msfista(code_job *j) { return solve_ms(j, HCSC_PURSUIT_FISTA); }
+
+/* The solvers by dictionary structure: a one-layer dictionary takes ista,
+ * fista (default) and admm; a multi-layer stack lt, lbp, mlista and mlfista
+ * (default); a multi-scale set ista and fista (default) over all sets. */
 static const struct {
   const char *name;
+  int structure;
   code_solver_fn solve;
 } solvers[] = {
-    {"ista", solve_ista},
-    {"fista", solve_fista},
+    {"ista", HCSC_DICT_SINGLE, solve_ista},     {"fista", HCSC_DICT_SINGLE, solve_fista},
+    {"admm", HCSC_DICT_SINGLE, solve_admm},     {"lt", HCSC_DICT_STACK, solve_lt},
+    {"lbp", HCSC_DICT_STACK, solve_lbp},        {"mlista", HCSC_DICT_STACK, solve_mlista},
+    {"mlfista", HCSC_DICT_STACK, solve_mlfista}, {"ista", HCSC_DICT_SCALES, solve_msista},
+    {"fista", HCSC_DICT_SCALES, solve_msfista},
 };
 #define NSOLVERS ((int)(sizeof solvers / sizeof solvers[0]))
+static const char *const structure_names[] = {"one-layer", "multi-layer", "multi-scale"};
+static const char *const solver_lists[] = {"ista, fista or admm", "lt, lbp, mlista or mlfista",
+                                           "ista or fista"};
 
 /* State of the monitor: the log file (rank 0) and the progress bar. */
 typedef struct {
@@ -152,10 +325,11 @@ cleanup:
 int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
 {
   int err = 0, nonneg = 0, nd = 0;
-  const char *out = NULL, *dpath = NULL, *recon = NULL, *solver_name = "fista", *mask_path = NULL,
-             *weights_path = NULL, *log_path = NULL, *backend_name = "auto", *type = NULL;
-  double lambda = 0.1, tol = 1e-4;
-  int iters = 100;
+  const char *out = NULL, *dpath = NULL, *recon = NULL, *solver_name = NULL, *mask_path = NULL,
+             *weights_path = NULL, *log_path = NULL, *backend_name = "auto", *type = NULL,
+             *lambdas_arg = NULL;
+  double lambda = 0.1, tol = 1e-4, rel_tol = 1e-3;
+  int iters = 100, overlap = -1;
   char **pos = NULL;
   int npos = 0;
   char tmplog[4200] = "";
@@ -163,10 +337,10 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
   hcsc_grid *g = NULL, *gz = NULL, *gm = NULL;
   hcsc_tile x = {0}, z = {0}, mask = {0}, xr = {0};
   hcsc_dict *d = NULL;
-  hcsc_halo *hz = NULL;
-  hcsc_conv *op = NULL;
+  hcsc_dict_info dinfo = {0};
   double *weights = NULL;
-  hcsc_pursuit_stats st = {0};
+  code_job job;
+  memset(&job, 0, sizeof job);
   monitor_ctx mon = {NULL, NULL, 0, 0};
   hcsc_meta cmeta, rmeta;
   hcsc_meta_init(&cmeta);
@@ -175,8 +349,14 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
       {"dict", 'd', HCSC_OPT_STRING, &dpath, "D.nc", "dictionary (required)"},
       {"output", 'o', HCSC_OPT_STRING, &out, "CODES.nc", "codes to write, NetCDF (required)"},
       {"recon", 0, HCSC_OPT_STRING, &recon, "OUT", "write the reconstruction D z as a scene"},
-      {"solver", 0, HCSC_OPT_STRING, &solver_name, "S", "ista or fista (default)"},
+      {"solver", 0, HCSC_OPT_STRING, &solver_name, "S",
+       "one layer: ista, fista (default), admm; multi-layer: lt, lbp, mlista, mlfista (default); "
+       "multi-scale: ista, fista (default)"},
       {"lambda", 0, HCSC_OPT_DOUBLE, &lambda, "L", "sparsity weight, > 0 (default 0.1)"},
+      {"lambdas", 0, HCSC_OPT_STRING, &lambdas_arg, "L1,L2[,L3]",
+       "multi-layer: one weight per layer (default: --lambda for each)"},
+      {"overlap", 0, HCSC_OPT_INT, &overlap, "N", "admm: pixels solved beyond each tile (default 4 k)"},
+      {"rel-tol", 0, HCSC_OPT_DOUBLE, &rel_tol, "T", "admm: residual tolerance (default 1e-3; 0: never)"},
       {"iters", 0, HCSC_OPT_INT, &iters, "N", "maximum iterations (default 100)"},
       {"tol", 0, HCSC_OPT_DOUBLE, &tol, "T", "stop at relative change <= T (default 1e-4; 0: never)"},
       {"nonneg", 0, HCSC_OPT_FLAG, &nonneg, NULL, "non-negative codes"},
@@ -191,13 +371,27 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
 
   /* Every rank parsed the same argv: these checks agree without messages. */
   code_solver_fn solve = NULL;
+  int nlambdas = 0;
   hcsc_pursuit_opts po;
   hcsc_dtype dtype = HCSC_DT_NONE;
   hcsc_pursuit_opts_default(&po);
   if (!out || !dpath) HCSC_FAIL(HCSC_EINVAL, "code: --dict D.nc and -o CODES.nc are required");
-  for (int i = 0; i < NSOLVERS; i++)
-    if (strcmp(solver_name, solvers[i].name) == 0) solve = solvers[i].solve;
-  if (!solve) HCSC_FAIL(HCSC_EINVAL, "code: unknown --solver '%s' (ista or fista)", solver_name);
+  if (lambdas_arg) {
+    const char *p = lambdas_arg;
+    char *end;
+    while (*p) {
+      if (nlambdas == HCSC_ML_MAX_LAYERS)
+        HCSC_FAIL(HCSC_EINVAL, "code: --lambdas '%s': at most %d values", lambdas_arg, HCSC_ML_MAX_LAYERS);
+      job.lambdas[nlambdas] = strtod(p, &end);
+      if (end == p || !(job.lambdas[nlambdas] > 0) || !isfinite(job.lambdas[nlambdas]) ||
+          (*end && *end != ','))
+        HCSC_FAIL(HCSC_EINVAL, "code: --lambdas '%s': expected values > 0 separated by commas", lambdas_arg);
+      nlambdas++;
+      p = *end ? end + 1 : end;
+    }
+  }
+  if (overlap < -1) HCSC_FAIL(HCSC_EINVAL, "code: --overlap %d must be >= 0", overlap);
+  if (!(rel_tol >= 0)) HCSC_FAIL(HCSC_EINVAL, "code: --rel-tol %g must be >= 0", rel_tol);
   if (!(lambda > 0) || !isfinite(lambda)) HCSC_FAIL(HCSC_EINVAL, "code: --lambda %g must be > 0", lambda);
   if (iters < 0) HCSC_FAIL(HCSC_EINVAL, "code: --iters %d must be >= 0", iters);
   if (!(tol >= 0)) HCSC_FAIL(HCSC_EINVAL, "code: --tol %g must be >= 0", tol);
@@ -216,12 +410,31 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
 
   HCSC_CHECK(hcsc_scene_open(cli->comm, pos[0], &in));
   const hcsc_meta *meta = hcsc_scene_meta(in);
-  HCSC_CHECK(hcsc_dict_load(cli->comm, dpath, &d, &nd));
+  HCSC_CHECK(hcsc_dict_load_info(cli->comm, dpath, &d, &nd, &dinfo));
   /* The dictionary is replicated: every rank reaches the same verdict. */
   if (d[0].nchan != meta->bands)
     HCSC_FAIL(HCSC_ESIZE, "code: dictionary %s has %d channels but scene %s has %lld bands", dpath,
               d[0].nchan, pos[0], (long long)meta->bands);
-  const int M = d[0].natoms, k = d[0].ksize, halo = k - 1 - (k - 1) / 2;
+  if (dinfo.structure < HCSC_DICT_SINGLE || dinfo.structure > HCSC_DICT_SCALES)
+    HCSC_FAIL(HCSC_EFORMAT, "code: dictionary %s: its %d layers are neither a multi-layer stack nor a "
+              "multi-scale set", dpath, nd);
+  if (!solver_name) solver_name = dinfo.structure == HCSC_DICT_STACK ? "mlfista" : "fista";
+  for (int i = 0; i < NSOLVERS; i++)
+    if (solvers[i].structure == dinfo.structure && strcmp(solver_name, solvers[i].name) == 0)
+      solve = solvers[i].solve;
+  if (!solve)
+    HCSC_FAIL(HCSC_EINVAL, "code: --solver '%s' does not apply to the %s dictionary %s (%s)", solver_name,
+              structure_names[dinfo.structure], dpath, solver_lists[dinfo.structure]);
+  if (lambdas_arg && (dinfo.structure != HCSC_DICT_STACK || nlambdas != nd))
+    HCSC_FAIL(HCSC_EINVAL, "code: --lambdas needs a multi-layer dictionary and one value per layer "
+              "(%s has %d layer%s, %d values given)", dpath, nd, nd == 1 ? "" : "s", nlambdas);
+  for (int l = nlambdas; l < HCSC_ML_MAX_LAYERS; l++) job.lambdas[l] = lambda;
+  const int k = d[0].ksize, halo = k - 1 - (k - 1) / 2;
+  int M = d[0].natoms;
+  if (dinfo.structure == HCSC_DICT_STACK) M = d[nd - 1].natoms;
+  if (dinfo.structure == HCSC_DICT_SCALES)
+    for (int s = 1; s < nd; s++) M += d[s].natoms;
+  if (overlap < 0) overlap = 4 * k;
   if (mask_path) {
     HCSC_CHECK(hcsc_scene_open(cli->comm, mask_path, &min));
     const hcsc_meta *mm = hcsc_scene_meta(min);
@@ -255,7 +468,8 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
       err = HCSC_ERR(HCSC_EINVAL, "%.200s...: path too long", log_path);
     else if (!(mon.log = fopen(tmplog, "w")))
       err = HCSC_ERR_ERRNO(log_path, "cannot write the log");
-    else if (fprintf(mon.log, "iter,objective,nnz_fraction,rel_change,seconds\n") < 0)
+    else if (fprintf(mon.log, strcmp(solver_name, "admm") == 0 ? "iter,primal,dual,rho,seconds\n"
+                                                                : "iter,objective,nnz_fraction,rel_change,seconds\n") < 0)
       mon.werr = 1;
   }
   HCSC_CHECK(hcsc_error_agree(cli->comm, err));
@@ -263,7 +477,18 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
   mon.t0 = MPI_Wtime();
   po.monitor = monitor;
   po.monitor_ctx = &mon;
-  HCSC_CHECK(solve(g, d, nd, &x, &z, &po, &st));
+  if (recon) HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&xr, &box, box.nb, 0)));
+  job.g = g;
+  job.layers = d;
+  job.nlayers = nd;
+  job.structure = dinfo.structure;
+  job.x = &x;
+  job.z = &z;
+  job.xr = recon ? &xr : NULL;
+  job.po = &po;
+  job.overlap = overlap;
+  job.rel_tol = rel_tol;
+  HCSC_CHECK(solve(&job));
   hcsc_progress_finish(&mon.bar);
   double tsolve = MPI_Wtime() - mon.t0;
   if (mon.log) {
@@ -283,21 +508,14 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
   }
   double rmse = NAN;
   if (recon) {
-    HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&xr, &box, box.nb, 0)));
-    HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_conv_create(&d[0], &box, meta->rows, meta->cols, po.backend, &op)));
-    HCSC_CHECK(hcsc_halo_create(g, halo, M, &hz));
-    HCSC_CHECK(hcsc_halo_exchange(hz, &z));
-    hcsc_timer_start(HCSC_PHASE_COMPUTE);
-    err = hcsc_conv_synth(op, &z, &xr);
     double acc[2] = {0, 0};
-    for (int64_t b = 0; b < box.nb && !err; b++)
+    for (int64_t b = 0; b < box.nb; b++)
       for (int64_t r = 0; r < box.nr; r++)
         for (int64_t c = 0; c < box.nc; c++) {
           double a = HCSC_TILE_AT(&x, b, r, c), y = HCSC_TILE_AT(&xr, b, r, c);
-          acc[0] += (a - y) * (a - y), acc[1] += 1;
+          if (!po.mask || HCSC_TILE_AT(&mask, mask.nchan == 1 ? 0 : b, r, c) > 0)
+            acc[0] += (a - y) * (a - y), acc[1] += 1;
         }
-    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
-    HCSC_CHECK(hcsc_error_agree(cli->comm, err));
     HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, acc, 2, MPI_DOUBLE, MPI_SUM)));
     rmse = acc[1] > 0 ? sqrt(acc[0] / acc[1]) : NAN;
     HCSC_CHECK(hcsc_meta_copy(&rmeta, meta));
@@ -306,20 +524,19 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
   }
 
   if (cli->rank == 0) {
-    double obj = st.objective ? st.objective[st.iters] : NAN;
+    const double obj = job.objective;
     if (cli->json) {
       printf("{\"scene\": \"%s\", \"dict\": \"%s\", \"output\": \"%s\", \"solver\": \"%s\", \"lambda\": %.17g, "
-             "\"iters\": %d, \"restarts\": %d, \"lipschitz\": %.17g, \"objective\": %.17g, "
+             "\"iters\": %d, \"restarts\": %d, \"objective\": %.17g, "
              "\"sparsity\": %.17g, \"seconds\": %.6f",
-             pos[0], dpath, out, solver_name, lambda, st.iters, st.restarts, st.lipschitz, obj,
-             st.sparsity, tsolve);
+             pos[0], dpath, out, solver_name, lambda, job.iters, job.restarts, obj, job.sparsity, tsolve);
       if (recon) printf(", \"recon\": \"%s\", \"recon_rmse\": %.17g", recon, rmse);
       printf("}\n");
     } else if (cli->level >= HCSC_LOG_INFO) {
-      printf("code: %s with %s: %d atoms of %d x %d, %s, lambda %g\n", pos[0], dpath, M, k, k, solver_name,
-             lambda);
+      printf("code: %s with %s: %d layer%s/set%s, %d code channels, %s, lambda %g\n", pos[0], dpath, nd,
+             nd == 1 ? "" : "s", nd == 1 ? "" : "s", M, solver_name, lambda);
       printf("code: %d iterations (%d restarts), objective %.8g, nonzero fraction %.4f, %.3f s -> %s\n",
-             st.iters, st.restarts, obj, st.sparsity, tsolve, out);
+             job.iters, job.restarts, obj, job.sparsity, tsolve, out);
       if (recon) printf("code: reconstruction RMSE %.6g -> %s\n", rmse, recon);
     }
     fflush(stdout);
@@ -328,9 +545,7 @@ cleanup:
   if (mon.log) fclose(mon.log);
   if (tmplog[0]) unlink(tmplog);
   hcsc_progress_finish(&mon.bar);
-  hcsc_pursuit_stats_free(&st);
-  hcsc_conv_destroy(&op);
-  hcsc_halo_destroy(&hz);
+  hcsc_dict_info_free(&dinfo);
   hcsc_meta_free(&cmeta);
   hcsc_meta_free(&rmeta);
   free(weights);
