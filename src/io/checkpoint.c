@@ -52,6 +52,9 @@ static uint64_t fnv1a_u64(uint64_t h, uint64_t v)
 static int nc_error(int st, int code, const char *path, const char *what)
 {
   if (st == NC_ENO_SPACE && code == HCSC_ENETCDF) code = HCSC_ENOSPC;
+  if (st == NC_EWRITE && code == HCSC_ENETCDF)
+    return HCSC_ERR(HCSC_EIO, "%s: %s: %s (disk full, quota or file size limit?)", path, what,
+                    ncmpi_strerror(st));
   return HCSC_ERR(code, "%s: %s: %s", path, what, ncmpi_strerror(st));
 }
 #define NC_TRY(call, code, what)                                            \
@@ -447,6 +450,12 @@ static int check_header(int ncid, const char *path, const char *kind, int size, 
   nc_type type;
   MPI_Offset len;
   char text[CK_NAME], name[CK_NAME];
+  /* PnetCDF opens a file cut inside its header (it reads zeros past the
+   * end): compare the length with the header's size first. */
+  NC_TRY(ncmpi_inq_header_size(ncid, &len), HCSC_EFORMAT, "reading the header size");
+  if (fsize < (long long)len)
+    HCSC_FAIL(HCSC_EFORMAT, "%s: truncated (%lld bytes, the header alone takes %lld)", path, fsize,
+              (long long)len);
   /* PnetCDF takes any file with a valid header; a foreign file is caught
    * by the attributes. */
   if (ncmpi_inq_att(ncid, NC_GLOBAL, "checkpoint_kind", &type, &len) != NC_NOERR || type != NC_CHAR ||
