@@ -3,10 +3,13 @@
  * 60 s) calling hcsc_signal_agree; when a signal is agreed, rank 0 prints
  * "stopped at iteration I by signal S on all N ranks" (after checking that
  * every rank stopped at the same iteration) and every rank exits with
- * HCSC_EXIT_SIGNALLED.  Never signalled: exit 1. */
+ * HCSC_EXIT_SIGNALLED.  Never signalled: exit 1.  With HCSC_STOP_SECONDS=S
+ * in the environment the ranks first spend S seconds (a checkpoint being
+ * written) and rank 0 prints "checkpoint written". */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "hypercsc.h"
@@ -34,6 +37,12 @@ int main(int argc, char **argv)
     nanosleep(&ts, NULL);
     if (hcsc_signal_agree(MPI_COMM_WORLD, &signo) < 0) MPI_Abort(MPI_COMM_WORLD, 99);
     if (signo) break;
+  }
+  if (signo && getenv("HCSC_STOP_SECONDS")) {
+    struct timespec ts = {atoi(getenv("HCSC_STOP_SECONDS")), 0};
+    nanosleep(&ts, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) printf("checkpoint written\n");
   }
   MPI_Allreduce(&it, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Allreduce(&it, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

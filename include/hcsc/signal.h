@@ -8,17 +8,20 @@
  * signal number in a volatile sig_atomic_t (async-signal-safe); all work is
  * done at the next hcsc_signal_agree().
  *
- * How the signal reaches the ranks (measured with Open MPI 4.1.4 here; see
- * tests/signal_mpiexec.sh):
+ * How the signal reaches the ranks (Open MPI 4.1.4 here; the mpirun(1) man
+ * page, "Signal Propagation", says the same; tests/signal_mpiexec.sh checks
+ * the first point):
  *   - SIGUSR1 (and SIGUSR2, SIGTSTP, SIGCONT, SIGALRM, SIGABRT) sent to
  *     mpiexec is forwarded to every rank (MCA ess_base_forward_signals; more
- *     signals can be added there).  The job then goes on; its ranks stop at
- *     the agreed iteration and mpiexec returns their exit status (75).
- *   - SIGTERM (or SIGINT, SIGHUP) sent to mpiexec is NOT forwarded as such:
- *     mpiexec aborts the job, sending SIGTERM to the ranks and SIGKILL
- *     odls_base_sigkill_timeout seconds later (default 1 s), and exits with
- *     its own status.  There is no time to write a checkpoint.  Send SIGUSR1
- *     to mpiexec instead.
+ *     signals can be added there).  The job goes on: its ranks stop at the
+ *     agreed iteration, write the checkpoint however long it takes, and
+ *     mpiexec returns their exit status, 75.
+ *   - SIGTERM (or SIGINT) sent to mpiexec aborts the job: mpiexec sends
+ *     SIGTERM to the ranks, SIGKILL a moment later (odls_base_sigkill_timeout,
+ *     1 s by default; measured: all ranks gone 2.1 s after the kill) and
+ *     exits with status 1.  Ranks that stop within that moment do so
+ *     cleanly, but a checkpoint that takes longer is cut off (the temporary
+ *     name protects the previous one).  Send SIGUSR1 to mpiexec instead.
  *   - Under SLURM: `#SBATCH --signal=B:USR1@120` signals the batch shell
  *     only, which must forward it: start `mpiexec ... &`, then
  *     `trap 'kill -USR1 $pid' USR1; wait $pid; wait $pid` (the first wait
