@@ -57,6 +57,9 @@ int hcsc_signal_agree(MPI_Comm comm, int *signo)
 {
   int err = 0, mine = (int)pending_signo, any = 0;
   if (signo) *signo = 0;
+  /* No hcsc_error_agree at the end: the Allreduce is the only thing that
+   * can fail, and a second collective per iteration would double the cost
+   * for nothing (MPI's own error handler is fatal by default anyway). */
   hcsc_timer_start(HCSC_PHASE_REDUCE);
   HCSC_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
   if (signo) *signo = any;
