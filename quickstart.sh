@@ -11,7 +11,8 @@ what=${1:-demo}
 BUILD_DIR=${BUILD_DIR:-build}
 CONFIGURE_FLAGS=${CONFIGURE_FLAGS:---enable-werror}
 PACKAGES="gcc make autoconf automake libtool pkgconf openmpi-bin libopenmpi-dev libpnetcdf-dev
-pnetcdf-bin libgdal-dev gdal-bin libscalapack-openmpi-dev libopenblas-dev libfftw3-dev libcmocka-dev"
+pnetcdf-bin libgdal-dev gdal-bin libscalapack-openmpi-dev libopenblas-dev libfftw3-dev libcmocka-dev
+gnuplot-nox"
 
 install_packages() {
   [ "${HCSC_NO_INSTALL:-0}" = 1 ] && return 0

@@ -22,5 +22,8 @@
 #include "hcsc/mlcsc.h"
 #include "hcsc/admm.h"
 #include "hcsc/picture.h"
+#include "hcsc/signal.h"
+#include "hcsc/checkpoint.h"
+#include "hcsc/plot.h"
 
 #endif

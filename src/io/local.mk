@@ -5,3 +5,5 @@ hcscinc_HEADERS += include/hcsc/meta.h include/hcsc/scene.h
 libhypercsc_la_SOURCES += src/io/netcdf.c src/io/gtiff_write.c
 libhypercsc_la_SOURCES += src/io/png.c
 hcscinc_HEADERS += include/hcsc/picture.h
+libhypercsc_la_SOURCES += src/io/checkpoint.c src/io/plot.c
+hcscinc_HEADERS += include/hcsc/checkpoint.h include/hcsc/plot.h
