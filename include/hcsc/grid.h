@@ -33,6 +33,10 @@ typedef struct {
   int64_t b0, nb, r0, nr, c0, nc;
 } hcsc_box;
 
+/* 1 when a and b cover the same rows and columns (bands ignored): tiles of
+ * different channel counts on one rank's area.  Not collective. */
+int hcsc_box_same_area(const hcsc_box *a, const hcsc_box *b);
+
 /* Block partition of n items into p parts: part i is [*start, *start+*count).
  * Not collective. */
 void hcsc_partition(int64_t n, int p, int i, int64_t *start, int64_t *count);

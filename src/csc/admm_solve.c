@@ -24,11 +24,6 @@
 #include "hcsc/error.h"
 #include "hcsc/timer.h"
 
-static int same_box(const hcsc_box *a, const hcsc_box *b)
-{
-  return a->r0 == b->r0 && a->nr == b->nr && a->c0 == b->c0 && a->nc == b->nc;
-}
-
 static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x, const hcsc_tile *z,
                       const hcsc_admm_opts *o)
 {
@@ -48,10 +43,10 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
     HCSC_FAIL(HCSC_EINVAL, "admm: dictionary has %d atoms, code tile %lld channels", d->natoms,
               (long long)z->nchan);
   hcsc_box gb = hcsc_grid_box(g);
-  if (!same_box(&gb, &x->box) || !same_box(&gb, &z->box))
+  if (!hcsc_box_same_area(&gb, &x->box) || !hcsc_box_same_area(&gb, &z->box))
     HCSC_FAIL(HCSC_EINVAL, "admm: scene or code tile is not this rank's box of the grid");
   if (o->mask) {
-    if (!o->mask->data || !same_box(&gb, &o->mask->box))
+    if (!o->mask->data || !hcsc_box_same_area(&gb, &o->mask->box))
       HCSC_FAIL(HCSC_EINVAL, "admm: mask tile is not on this rank's box (%lld x %lld at %lld,%lld)",
                 (long long)o->mask->box.nr, (long long)o->mask->box.nc, (long long)o->mask->box.r0,
                 (long long)o->mask->box.c0);

@@ -22,6 +22,7 @@
 #include "hcsc/mlcsc.h"
 #include "hcsc/rng.h"
 #include "hcsc/timer.h"
+#include "pursuit_impl.h"
 
 #define ML_SEED 0x6d6c637363ULL /* "mlcsc" */
 #define ML_SAFETY 1.05
@@ -46,11 +47,6 @@ void hcsc_ml_stats_free(hcsc_ml_stats *st)
   memset(st, 0, sizeof *st);
 }
 
-static int same_box(const hcsc_box *a, const hcsc_box *b)
-{
-  return a->r0 == b->r0 && a->nr == b->nr && a->c0 == b->c0 && a->nc == b->nc;
-}
-
 /* Local checks; the caller agrees on the result. */
 static int check_args(const hcsc_grid *g, const hcsc_dict *layers, int nl, const hcsc_tile *x,
                       const hcsc_tile *codes, const hcsc_ml_opts *o)
@@ -70,7 +66,7 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *layers, int nl, const
     HCSC_FAIL(HCSC_EINVAL, "ml pursuit: iters %d, power_iters %d and tol %g must be >= 0",
               o->iters, o->power_iters, o->tol);
   hcsc_box gb = hcsc_grid_box(g);
-  if (!same_box(&gb, &x->box))
+  if (!hcsc_box_same_area(&gb, &x->box))
     HCSC_FAIL(HCSC_EINVAL, "ml pursuit: scene tile is not this rank's box of the grid");
   for (int l = 0; l < nl; l++) {
     const hcsc_dict *d = &layers[l];
@@ -86,7 +82,7 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *layers, int nl, const
     if (!(o->lambdas[l] > 0) || !isfinite(o->lambdas[l]))
       HCSC_FAIL(HCSC_EINVAL, "ml pursuit: lambda of layer %d must be a finite value > 0 (got %g)",
                 l + 1, o->lambdas[l]);
-    if (!codes[l].data || codes[l].nchan != d->natoms || !same_box(&gb, &codes[l].box))
+    if (!codes[l].data || codes[l].nchan != d->natoms || !hcsc_box_same_area(&gb, &codes[l].box))
       HCSC_FAIL(HCSC_EINVAL, "ml pursuit: code tile %d must have %d channels on this rank's box",
                 l + 1, d->natoms);
   }
@@ -256,20 +252,6 @@ cleanup:
   return err;
 }
 
-/* y = v + beta (v - prev), prev = v, on packed arrays (v: a tile's interior). */
-static void momentum(const hcsc_tile *v, float beta, float *y, float *prev)
-{
-  const int64_t nr = v->box.nr, nc = v->box.nc;
-  for (int64_t ch = 0; ch < v->nchan; ch++)
-    for (int64_t i = 0; i < nr; i++)
-      for (int64_t j = 0; j < nc; j++) {
-        const int64_t k = (ch * nr + i) * nc + j;
-        const float vn = HCSC_TILE_AT(v, ch, i, j);
-        y[k] = vn + beta * (vn - prev[k]);
-        prev[k] = vn;
-      }
-}
-
 static void copy_interior(const hcsc_tile *src, hcsc_tile *dst)
 {
   for (int64_t ch = 0; ch < src->nchan; ch++)
@@ -415,19 +397,9 @@ static int solve_mlista(mlw *w, const hcsc_tile *x, const hcsc_ml_opts *o, doubl
 
     /* Momentum on z_L and, by linearity, on its chain; restart on the
      * reduced test so every rank takes the same branch. */
-    double beta = 0;
-    if (o->method == HCSC_ML_FISTA) {
-      if (sum[L + 3] > 0) {
-        t = 1;
-        restarts++;
-      } else {
-        const double tn = 0.5 * (1 + sqrt(1 + 4 * t * t));
-        beta = (t - 1) / tn;
-        t = tn;
-      }
-    }
+    const double beta = o->method == HCSC_ML_FISTA ? hcsc_fista_beta(sum[L + 3] > 0, &t, &restarts) : 0;
     hcsc_timer_start(HCSC_PHASE_COMPUTE);
-    for (int l = 0; l <= L; l++) momentum(&w->t[l], (float)beta, gy[l], gz[l]);
+    for (int l = 0; l <= L; l++) hcsc_fista_momentum(&w->t[l], w->t[l].nchan, (float)beta, gy[l], gz[l]);
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
     const double rel =
         sum[L + 2] > 0 ? sqrt(sum[L + 1] / sum[L + 2]) : (sum[L + 1] > 0 ? INFINITY : 0);

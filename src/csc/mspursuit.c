@@ -18,6 +18,7 @@
 #include "hcsc/mlcsc.h"
 #include "hcsc/rng.h"
 #include "hcsc/timer.h"
+#include "pursuit_impl.h"
 
 #define MS_SEED 0x6d7363736353ULL /* "mscscS" */
 #define MS_SAFETY 1.05
@@ -37,11 +38,6 @@ struct hcsc_ms_op {
   hcsc_tile r;               /* residual with halo */
   hcsc_tile tmp;             /* one set's synthesis */
 };
-
-static int same_box(const hcsc_box *a, const hcsc_box *b)
-{
-  return a->r0 == b->r0 && a->nr == b->nr && a->c0 == b->c0 && a->nc == b->nc;
-}
 
 static int on_lattice(int64_t r, int64_t c, int s) { return r % s == 0 && c % s == 0; }
 
@@ -185,10 +181,10 @@ static int check_operands(const hcsc_ms_op *p, const hcsc_tile *z, const hcsc_ti
 {
   int err = 0;
   if (!z || !x || !x->data) HCSC_FAIL(HCSC_EINVAL, "multi-scale: missing code or scene tiles");
-  if (x->nchan != p->C || !same_box(&x->box, &p->r.box))
+  if (x->nchan != p->C || !hcsc_box_same_area(&x->box, &p->r.box))
     HCSC_FAIL(HCSC_EINVAL, "multi-scale: scene tile must have %d channels on this rank's box", p->C);
   for (int s = 0; s < p->n; s++)
-    if (!z[s].data || z[s].nchan != p->sets[s].natoms || !same_box(&z[s].box, &p->r.box))
+    if (!z[s].data || z[s].nchan != p->sets[s].natoms || !hcsc_box_same_area(&z[s].box, &p->r.box))
       HCSC_FAIL(HCSC_EINVAL, "multi-scale: code tile %d must have %d channels on this rank's box", s,
                 p->sets[s].natoms);
 cleanup:
@@ -232,11 +228,11 @@ static int check_solve(const hcsc_grid *g, const hcsc_dict *sets, int n, const h
   if (o->mask || o->band_weights)
     HCSC_FAIL(HCSC_ENOTSUP, "multi-scale: masks and band weights are not implemented yet");
   const hcsc_box gb = hcsc_grid_box(g);
-  if (x->nchan != sets[0].nchan || !same_box(&gb, &x->box))
+  if (x->nchan != sets[0].nchan || !hcsc_box_same_area(&gb, &x->box))
     HCSC_FAIL(HCSC_EINVAL, "multi-scale: scene tile must have %d channels on this rank's box",
               sets[0].nchan);
   for (int s = 0; s < n; s++)
-    if (!codes[s].data || codes[s].nchan != sets[s].natoms || !same_box(&gb, &codes[s].box))
+    if (!codes[s].data || codes[s].nchan != sets[s].natoms || !hcsc_box_same_area(&gb, &codes[s].box))
       HCSC_FAIL(HCSC_EINVAL, "multi-scale: code tile %d must have %d channels on this rank's box", s,
                 sets[s].natoms);
   for (int64_t c = 0; c < x->nchan; c++)
@@ -296,20 +292,6 @@ static int estimate_lipschitz(hcsc_ms_op *p, hcsc_tile *v, hcsc_tile *xs, int it
     HCSC_FAIL(HCSC_EVALUE, "multi-scale: operator norm estimate %g (all-zero atoms?)", *L);
 cleanup:
   return err;
-}
-
-/* y = v + beta (v - prev), prev = v on packed arrays. */
-static void momentum(const hcsc_tile *v, float beta, float *y, float *prev)
-{
-  const int64_t nr = v->box.nr, nc = v->box.nc;
-  for (int64_t ch = 0; ch < v->nchan; ch++)
-    for (int64_t i = 0; i < nr; i++)
-      for (int64_t j = 0; j < nc; j++) {
-        const int64_t k = (ch * nr + i) * nc + j;
-        const float vn = HCSC_TILE_AT(v, ch, i, j);
-        y[k] = vn + beta * (vn - prev[k]);
-        prev[k] = vn;
-      }
 }
 
 int hcsc_ms_solve(const hcsc_grid *g, const hcsc_dict *sets, int nsets, const hcsc_tile *x,
@@ -441,20 +423,10 @@ int hcsc_ms_solve(const hcsc_grid *g, const hcsc_dict *sets, int nsets, const hc
     iter++;
     obj[iter] = 0.5 * sum[0] + o->lambda * sum[1];
 
-    double beta = 0;
-    if (o->solver == HCSC_PURSUIT_FISTA) {
-      if (sum[4] > 0) {
-        t = 1;
-        restarts++;
-      } else {
-        const double tn = 0.5 * (1 + sqrt(1 + 4 * t * t));
-        beta = (t - 1) / tn;
-        t = tn;
-      }
-    }
+    const double beta = o->solver == HCSC_PURSUIT_FISTA ? hcsc_fista_beta(sum[4] > 0, &t, &restarts) : 0;
     hcsc_timer_start(HCSC_PHASE_COMPUTE);
-    for (int s = 0; s < nsets; s++) momentum(&v[s], (float)beta, yk[s], zk[s]);
-    momentum(&res, (float)beta, ay, az);
+    for (int s = 0; s < nsets; s++) hcsc_fista_momentum(&v[s], v[s].nchan, (float)beta, yk[s], zk[s]);
+    hcsc_fista_momentum(&res, res.nchan, (float)beta, ay, az);
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
     const double rel = sum[3] > 0 ? sqrt(sum[2] / sum[3]) : (sum[2] > 0 ? INFINITY : 0);
     if (o->monitor && o->monitor(o->monitor_ctx, iter, obj[iter], sum[5] / npts, rel)) break;

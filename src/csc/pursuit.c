@@ -25,6 +25,7 @@
 #include "hcsc/pursuit.h"
 #include "hcsc/rng.h"
 #include "hcsc/timer.h"
+#include "pursuit_impl.h"
 
 #define PURSUIT_SEED 0x70757273756974ULL /* "pursuit" */
 #define PURSUIT_SAFETY 1.05
@@ -47,11 +48,6 @@ void hcsc_pursuit_stats_free(hcsc_pursuit_stats *st)
   if (!st) return;
   free(st->objective);
   memset(st, 0, sizeof *st);
-}
-
-static int same_box(const hcsc_box *a, const hcsc_box *b)
-{
-  return a->r0 == b->r0 && a->nr == b->nr && a->c0 == b->c0 && a->nc == b->nc;
 }
 
 /* Local checks of the arguments; the caller agrees on the result. */
@@ -89,7 +85,7 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
   if (d->natoms != z->nchan)
     HCSC_FAIL(HCSC_EINVAL, "pursuit: dictionary has %d atoms, code tile %lld channels", d->natoms,
               (long long)z->nchan);
-  if (!same_box(&gb, &x->box) || !same_box(&gb, &z->box))
+  if (!hcsc_box_same_area(&gb, &x->box) || !hcsc_box_same_area(&gb, &z->box))
     HCSC_FAIL(HCSC_EINVAL, "pursuit: scene or code tile is not this rank's box of the grid");
   const int h = d->ksize - 1 - (d->ksize - 1) / 2;
   if (z->halo < h) HCSC_FAIL(HCSC_EINVAL, "pursuit: code tile halo %d < %d", z->halo, h);
@@ -106,7 +102,7 @@ static int check_args(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *x
   }
   const hcsc_tile *mk = o->mask;
   if (mk) {
-    if (!mk->data || !same_box(&gb, &mk->box))
+    if (!mk->data || !hcsc_box_same_area(&gb, &mk->box))
       HCSC_FAIL(HCSC_EINVAL, "pursuit: mask tile is not on this rank's box of the grid (rows "
                 "%lld+%lld, cols %lld+%lld)", (long long)mk->box.r0, (long long)mk->box.nr,
                 (long long)mk->box.c0, (long long)mk->box.nc);
@@ -279,10 +275,20 @@ static double data_term(const work *w, const hcsc_tile *x)
   return sum;
 }
 
-/* FISTA's extrapolation on a packed array of the tile interior:
- * y = v + beta (v - prev), then prev = v, for nchan channels of v.  Used for
- * the codes and, by linearity, for their synthesis D z. */
-static void momentum(const hcsc_tile *v, int64_t nchan, float beta, float *y, float *prev)
+double hcsc_fista_beta(int restart, double *t, int *restarts)
+{
+  if (restart) {
+    *t = 1;
+    (*restarts)++;
+    return 0;
+  }
+  const double tn = 0.5 * (1 + sqrt(1 + 4 * *t * *t));
+  const double beta = (*t - 1) / tn;
+  *t = tn;
+  return beta;
+}
+
+void hcsc_fista_momentum(const hcsc_tile *v, int64_t nchan, float beta, float *y, float *prev)
 {
   const int64_t nr = v->box.nr, nc = v->box.nc;
   for (int64_t ch = 0; ch < nchan; ch++)
@@ -453,21 +459,11 @@ int hcsc_pursuit_solve(const hcsc_grid *g, const hcsc_dict *d, const hcsc_tile *
 
     /* Momentum: beta = 0 for ISTA and on a restart (the test is on the
      * reduced value, so every rank takes the same branch). */
-    double beta = 0;
-    if (o->solver == HCSC_PURSUIT_FISTA) {
-      if (sum[4] > 0) {
-        t = 1;
-        restarts++;
-      } else {
-        const double tn = 0.5 * (1 + sqrt(1 + 4 * t * t));
-        beta = (t - 1) / tn;
-        t = tn;
-      }
-    }
+    const double beta = o->solver == HCSC_PURSUIT_FISTA ? hcsc_fista_beta(sum[4] > 0, &t, &restarts) : 0;
     const float fb = (float)beta;
     hcsc_timer_start(HCSC_PHASE_COMPUTE);
-    momentum(&w.v, M, fb, yk, zk);
-    momentum(&w.r, C, fb, ay, az);
+    hcsc_fista_momentum(&w.v, M, fb, yk, zk);
+    hcsc_fista_momentum(&w.r, C, fb, ay, az);
     hcsc_timer_stop(HCSC_PHASE_COMPUTE);
     const double rel = sum[3] > 0 ? sqrt(sum[2] / sum[3]) : (sum[2] > 0 ? INFINITY : 0);
     if (o->monitor &&

@@ -12,6 +12,11 @@
 /* Allocate a zeroed tile of nchan channels over box with a halo of width
  * halo.  Not collective.  The caller owns t->data and releases it with
  * hcsc_tile_free. */
+int hcsc_box_same_area(const hcsc_box *a, const hcsc_box *b)
+{
+  return a->r0 == b->r0 && a->nr == b->nr && a->c0 == b->c0 && a->nc == b->nc;
+}
+
 int hcsc_tile_alloc(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int halo)
 {
   int err = 0;
