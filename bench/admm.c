@@ -18,30 +18,7 @@
 #include <fftw3.h>
 
 #include "hypercsc.h"
-
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void machine(void)
-{
-  char line[512], model[256] = "unknown", host[256] = "unknown";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    char *p = strchr(line, ':');
-    if (p && !strncmp(line, "model name", 10)) {
-      snprintf(model, sizeof model, "%s", p + 2);
-      model[strcspn(model, "\n")] = '\0';
-      break;
-    }
-  }
-  if (f) fclose(f);
-  gethostname(host, sizeof host - 1);
-  printf("machine: %s, %s, %ld cores online; 1 rank, 1 thread\n", host, model, sysconf(_SC_NPROCESSORS_ONLN));
-}
+#include "machine.h"
 
 /* Seconds of M forward + M inverse plain r2c/c2r transforms of R x Q. */
 static double bare_fft(int R, int Q, int M, int reps)
@@ -56,12 +33,12 @@ static double bare_fft(int R, int Q, int M, int reps)
   fftwf_execute(iv);
   double best = 1e30;
   for (int rep = 0; rep < reps; rep++) {
-    const double t0 = now();
+    const double t0 = bench_now();
     for (int m = 0; m < M; m++) {
       fftwf_execute(fw);
       fftwf_execute(iv);
     }
-    const double t = now() - t0;
+    const double t = bench_now() - t0;
     if (t < best) best = t;
   }
   fftwf_destroy_plan(fw);
@@ -94,14 +71,14 @@ static int run_case(const char *name, int R, int Q, int C, int M, int k, int ite
    * setup + iterations; best of two runs each. */
   for (int pass = 0; pass < 2 && !err; pass++) {
     o.iters = pass ? iters : 0;
-    double t0 = now();
+    double t0 = bench_now();
     err = hcsc_admm_plan_create(&d, R, Q, &o, &p);
-    if (pass) tplan = now() - t0;
+    if (pass) tplan = bench_now() - t0;
     for (int rep = 0; rep < 2 && !err; rep++) {
       memset(z, 0, sizeof(float) * (size_t)M * R * Q);
-      t0 = now();
+      t0 = bench_now();
       err = hcsc_admm_plan_run(p, x, NULL, 0, z, NULL);
-      const double t = now() - t0;
+      const double t = bench_now() - t0;
       if (pass && t < trun) trun = t;
       if (!pass && t < tsetup) tsetup = t;
     }
@@ -131,7 +108,8 @@ int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
   const int iters = argc > 1 ? atoi(argv[1]) : 20;
-  machine();
+  bench_machine(NULL);
+  printf("1 rank, 1 thread\n");
   const char *which = argc > 2 ? argv[2] : "AB";
   int err = 0;
   if (strchr(which, 'A')) err = run_case("A", 512, 512, 1, 64, 8, iters > 0 ? iters : 20);

@@ -14,35 +14,7 @@
 #include <unistd.h>
 
 #include "hypercsc.h"
-
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void machine(double *ghz, long *cores)
-{
-  char line[512], model[256] = "unknown";
-  double mhz = 0.0;
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    char *p = strchr(line, ':');
-    if (!p) continue;
-    if (!strncmp(line, "model name", 10) && !strcmp(model, "unknown")) {
-      snprintf(model, sizeof model, "%s", p + 2);
-      model[strcspn(model, "\n")] = '\0';
-    }
-    if (!strncmp(line, "cpu MHz", 7) && mhz == 0.0) mhz = atof(p + 1);
-  }
-  if (f) fclose(f);
-  *cores = sysconf(_SC_NPROCESSORS_ONLN);
-  *ghz = mhz / 1000.0;
-  printf("machine: %s, %ld cores, %.2f GHz (cpu MHz of /proc/cpuinfo)\n", model, *cores, *ghz);
-  printf("single-precision peak (estimate: cores x GHz x 32 flops/cycle, AVX2 FMA): %.1f GFLOP/s, "
-         "%.1f per core\n", *cores * *ghz * 32.0, *ghz * 32.0);
-}
+#include "machine.h"
 
 /* Median-free simple timing: warm-up call, then repeat until 0.2 s. */
 static double time_op(hcsc_conv *op, int analysis, hcsc_tile *in, hcsc_tile *out)
@@ -51,12 +23,12 @@ static double time_op(hcsc_conv *op, int analysis, hcsc_tile *in, hcsc_tile *out
   double t0, t;
   if (analysis) hcsc_conv_analysis(op, in, out);
   else hcsc_conv_synth(op, in, out);
-  t0 = now();
+  t0 = bench_now();
   do {
     if (analysis) hcsc_conv_analysis(op, in, out);
     else hcsc_conv_synth(op, in, out);
     n++;
-    t = now() - t0;
+    t = bench_now() - t0;
   } while (t < 0.2 && n < 1000);
   return t / n;
 }
@@ -66,15 +38,13 @@ int main(int argc, char **argv)
   int N = 256;
   int Cs[8] = {1, 16}, nC = 2;
   const int ks[] = {3, 5, 7, 9, 11}, Ms[] = {16, 32, 64, 128};
-  double ghz;
-  long cores;
   MPI_Init(&argc, &argv);
   if (argc > 1) N = atoi(argv[1]);
   if (argc > 2) {
     nC = 0;
     for (int i = 2; i < argc && nC < 8; i++) Cs[nC++] = atoi(argv[i]);
   }
-  machine(&ghz, &cores);
+  bench_machine(NULL);
   printf("tile %d x %d, one rank, float32; times per operator call in ms\n", N, N);
   printf("%3s %3s %3s | %9s %9s %7s | %9s %9s %5s | %6s %6s | %s\n", "C", "M", "k", "dir-syn",
          "dir-ana", "GF/s", "fft-syn", "fft-ana", "B", "fft/d", "", "auto");

@@ -2,7 +2,7 @@
 EXTRA_DIST += bench/io.sh bench/README.md
 # Convolution throughput (built by "make bench", not run by make check)
 EXTRA_PROGRAMS = bench/bench_conv bench/bench_pca
-bench_bench_conv_SOURCES = bench/conv.c
+bench_bench_conv_SOURCES = bench/conv.c bench/machine.c bench/machine.h
 bench_bench_conv_LDADD = libhypercsc.la
 # Spectral subspace: covariance + eigensolver on a scene, LAPACK vs ScaLAPACK
 bench_bench_pca_SOURCES = bench/pca.c
@@ -13,14 +13,14 @@ bench: bench/bench_conv bench/bench_pca
 # ADMM CBPDN: time per iteration vs bare FFTW transforms (bench/admm.c), and
 # the NumPy reimplementation of SPORCO's ConvBPDN for comparison
 EXTRA_PROGRAMS += bench/bench_admm
-bench_bench_admm_SOURCES = bench/admm.c
+bench_bench_admm_SOURCES = bench/admm.c bench/machine.c bench/machine.h
 bench_bench_admm_LDADD = libhypercsc.la $(FFTW3F_LIBS)
 CLEANFILES += bench/bench_admm
 EXTRA_DIST += bench/sporco_cbpdn.py bench/admm.sh
 bench: bench/bench_admm
 # FISTA strong scaling and iteration throughput (bench/README.md)
 EXTRA_PROGRAMS += bench/bench_pursuit
-bench_bench_pursuit_SOURCES = bench/pursuit.c
+bench_bench_pursuit_SOURCES = bench/pursuit.c bench/machine.c bench/machine.h
 bench_bench_pursuit_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_pursuit
 bench: bench/bench_pursuit

@@ -26,38 +26,7 @@
 #include <unistd.h>
 
 #include "hypercsc.h"
-
-static double machine(void)
-{
-  char line[512], model[256] = "unknown", host[256] = "?";
-  double mhz = 0.0;
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    char *p = strchr(line, ':');
-    if (!p) continue;
-    if (!strncmp(line, "model name", 10) && !strcmp(model, "unknown")) {
-      snprintf(model, sizeof model, "%s", p + 2);
-      model[strcspn(model, "\n")] = '\0';
-    }
-    if (!strncmp(line, "cpu MHz", 7) && mhz == 0.0) mhz = atof(p + 1);
-  }
-  if (f) fclose(f);
-  gethostname(host, sizeof host - 1);
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  const double ghz = mhz / 1000.0;
-  double load[3] = {0, 0, 0};
-  f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
-    fclose(f);
-  }
-  printf("host %s: %s, %ld cores, %.2f GHz; load average %.2f %.2f %.2f\n", host, model, cores, ghz,
-         load[0], load[1], load[2]);
-  printf(
-      "single-precision peak (estimate: GHz x 32 flops/cycle, AVX2 FMA): %.1f GFLOP/s per core\n",
-      ghz * 32.0);
-  return ghz * 32.0;
-}
+#include "machine.h"
 
 /* Monitor: timestamps and timer snapshots at the first and last iteration. */
 typedef struct {
@@ -145,7 +114,7 @@ static int scaling(int argc, char **argv)
   memset(&st, 0, sizeof st);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0) machine();
+  if (rank == 0) bench_machine(NULL);
   HCSC_CHECK(hcsc_grid_create(MPI_COMM_WORLD, C, N, N, NULL, &g));
   HCSC_CHECK(hcsc_dict_alloc(&d, M, C, k, 1));
   HCSC_CHECK(hcsc_dict_init_random(&d, 1));
@@ -193,7 +162,7 @@ static int throughput(int argc, char **argv)
   const int ks[] = {3, 5, 7, 9, 11}, Ms[] = {16, 32, 64, 128};
   hcsc_grid *g = NULL;
   int dims[3] = {1, 1, 1};
-  const double peak = machine();
+  const double peak = bench_machine(NULL);
   HCSC_CHECK(hcsc_grid_create(MPI_COMM_SELF, C, N, N, dims, &g));
   printf("FISTA throughput: %d x %d x %d tile, one rank, %d iterations per case; GFLOP/s = 2 "
          "operator applications per iteration at the direct cost (peak %.1f per core)\n",
