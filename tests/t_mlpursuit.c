@@ -137,16 +137,8 @@ static void check_grids(const hcsc_dict *ly, int nl)
       hcsc_ml_stats st;
       TEST_OK(solve_on(g, ly, nl, (hcsc_ml_method)m, z, &st));
       for (int l = 0; l < nl; l++) {
-        double emax = 0, zmax = 0;
-        for (int64_t a = 0; a < MS[l]; a++)
-          for (int64_t i = box.r0; i < box.r0 + box.nr; i++)
-            for (int64_t j = box.c0; j < box.c0 + box.nc; j++) {
-              const int64_t q = (a * H + i) * W + j;
-              emax = fmax(emax, fabs((double)z[l][q] - ref[m][l][q]));
-              zmax = fmax(zmax, fabs((double)ref[m][l][q]));
-            }
-        MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        MPI_Allreduce(MPI_IN_PLACE, &zmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        double emax, zmax;
+        test_box_maxdiff(z[l], ref[m][l], MS[l], H, W, &box, &emax, &zmax);
         TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax, "%s, %d layers, z%d on %dx%d: diff %g (max %g)",
                     mname[m], nl, l + 1, P, size / P, emax, zmax);
       }

@@ -188,16 +188,8 @@ static void check_grids(const hcsc_dict *sets)
       MPI_Allreduce(MPI_IN_PLACE, &off, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
       TEST_ASSERT(off == 0, "%dx%d: %d values off the lattices", P, size / P, off);
       for (int s = 0; s < 2; s++) {
-        double emax = 0, zmax = 0;
-        for (int64_t m = 0; m < MS[s]; m++)
-          for (int64_t i = box.r0; i < box.r0 + box.nr; i++)
-            for (int64_t j = box.c0; j < box.c0 + box.nc; j++) {
-              const int64_t q = (m * H + i) * W + j;
-              emax = fmax(emax, fabs((double)z[s][q] - ref[v][s][q]));
-              zmax = fmax(zmax, fabs((double)ref[v][s][q]));
-            }
-        MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        MPI_Allreduce(MPI_IN_PLACE, &zmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        double emax, zmax;
+        test_box_maxdiff(z[s], ref[v][s], MS[s], H, W, &box, &emax, &zmax);
         TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax, "%s set %d on %dx%d: diff %g (max %g)",
                     v ? "FISTA" : "ISTA", s, P, size / P, emax, zmax);
       }

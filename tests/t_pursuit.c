@@ -119,16 +119,8 @@ static void check_grids(const hcsc_dict *d)
         hcsc_pursuit_stats st;
         TEST_OK(solve_on(g, d, (hcsc_pursuit_solver)s, z, &st));
         hcsc_box box = hcsc_grid_box(g);
-        double emax = 0, zmax = 0;
-        for (int64_t m = 0; m < M; m++)
-          for (int64_t i = box.r0; i < box.r0 + box.nr; i++)
-            for (int64_t j = box.c0; j < box.c0 + box.nc; j++) {
-              const int64_t q = (m * H + i) * W + j;
-              emax = fmax(emax, fabs((double)z[q] - zref[s][q]));
-              zmax = fmax(zmax, fabs((double)zref[s][q]));
-            }
-        MPI_Allreduce(MPI_IN_PLACE, &emax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        MPI_Allreduce(MPI_IN_PLACE, &zmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        double emax, zmax;
+        test_box_maxdiff(z, zref[s], M, H, W, &box, &emax, &zmax);
         TEST_ASSERT(zmax > 0 && emax <= 1e-4 * zmax, "%s on %dx%dx%d: max diff %g (max |z| %g)",
                     s ? "FISTA" : "ISTA", dims[0], dims[1], dims[2], emax, zmax);
         const double rb = 6.0 * sizeof(double) +

@@ -105,3 +105,19 @@ const char *test_tmp_dir(void)
   const char *d = getenv("HCSC_TMP");
   return d && *d ? d : ".";
 }
+
+void test_box_maxdiff(const float *a, const float *ref, int64_t nchan, int64_t H, int64_t W,
+                      const hcsc_box *box, double *emax, double *rmax)
+{
+  double m[2] = {0, 0};
+  for (int64_t c = 0; c < nchan; c++)
+    for (int64_t i = box->r0; i < box->r0 + box->nr; i++)
+      for (int64_t j = box->c0; j < box->c0 + box->nc; j++) {
+        const int64_t q = (c * H + i) * W + j;
+        m[0] = fmax(m[0], fabs((double)a[q] - ref[q]));
+        m[1] = fmax(m[1], fabs((double)ref[q]));
+      }
+  MPI_Allreduce(MPI_IN_PLACE, m, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  *emax = m[0];
+  *rmax = m[1];
+}

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "hcsc/grid.h"
+
 /* Exit codes of automake's parallel harness. */
 #define TEST_PASS 0
 #define TEST_SKIP 77
@@ -49,6 +51,14 @@ int test_skip(const char *reason);
 const char *test_data_dir(void);
 /* Scratch directory for this test (HCSC_TMP, else "."). */
 const char *test_tmp_dir(void);
+/* The largest |a - ref| (*emax) and |ref| (*rmax) over this rank's box
+ * (its rows and columns) of nchan channels of two whole-scene arrays laid
+ * out (nchan, H, W), reduced (max) over MPI_COMM_WORLD: a distributed
+ * result gathered into a scene-sized array against the 1-rank one.
+ * Collective on MPI_COMM_WORLD. */
+void test_box_maxdiff(const float *a, const float *ref, int64_t nchan, int64_t H, int64_t W,
+                      const hcsc_box *box, double *emax, double *rmax);
+
 int test_rank(void);
 int test_size(void);
 #endif
