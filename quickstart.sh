@@ -64,6 +64,15 @@ demo)
   $run noise "$out/clean.tif" "$out/noisy.tif" --model gaussian:30 --seed 7 --force
   echo "== quality of the noisy scene against the clean one"
   $run eval "$out/clean.tif" "$out/noisy.tif"
+  echo "== spectral subspace (PCA, rank 8): the low-rank reconstruction is the first baseline"
+  $run pca "$out/noisy.tif" -o "$out/subspace.nc" --rank 8 --recon "$out/pca.tif" --force
+  $run eval "$out/clean.tif" "$out/pca.tif"
+  echo "== convolutional sparse coding: 16 atoms of 5 x 5 x 64 from patches of the PCA scene, FISTA"
+  $run dict init -o "$out/dict.nc" --from "$out/pca.tif" --method patches --atoms 16 --size 5 --seed 1 --force
+  $run dict show "$out/dict.nc" -o "$out/atoms.png" --rgb 10,30,50 --force
+  $run code "$out/noisy.tif" --dict "$out/dict.nc" --lambda 0.1 --iters 30 --lowpass 2 \
+    -o "$out/codes.nc" --recon "$out/csc.tif" --force
+  $run eval "$out/clean.tif" "$out/csc.tif"
   echo "demo outputs in $out/"
   ;;
 test)

@@ -22,6 +22,7 @@
 #include "hcsc/mlcsc.h"
 #include "hcsc/admm.h"
 #include "hcsc/picture.h"
+#include "hcsc/filter.h"
 #include "hcsc/signal.h"
 #include "hcsc/checkpoint.h"
 #include "hcsc/plot.h"

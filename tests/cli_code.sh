@@ -57,12 +57,14 @@ printf 'ENVI\nsamples = 30\nlines = 26\nbands = 1\nheader offset = 0\nfile type 
 printf '1 1 0.5 1 2\n' > "$T/w.txt"
 # The other solvers, each against its 1-rank result on the last grid of
 # the list (an uneven split where there is one): masked FISTA with band
-# weights, ML-FISTA, multi-scale FISTA (all decomposition-invariant) and
+# weights, ML-FISTA, multi-scale FISTA, LBP, the masked low-pass split (all
+# decomposition-invariant) and
 # ADMM (per tile with an overlap: a looser bound, stated below).
 for g in $GRIDS; do last=$g; done
 go=$(grid_opt "$last")
 for v in "mask:--mask $T/mask01.img --band-weights $T/w.txt --dict $T/d.nc" "ml:--dict $T/ml.nc --solver mlfista --lambdas 0.005,0.002" \
-         "ms:--dict $T/ms.nc --solver fista" "lbp:--dict $T/ml.nc --solver lbp --lambdas 0.005,0.002"; do
+         "ms:--dict $T/ms.nc --solver fista" "lbp:--dict $T/ml.nc --solver lbp --lambdas 0.005,0.002" \
+         "lowpass:--dict $T/d.nc --lowpass 2 --mask $T/mask01.img"; do
   name=${v%%:*}; args=${v#*:}
   run1 code "$T/s.nc" $args --lambda 0.005 --iters 20 --tol 0 -o "$T/${name}_ref.nc" --recon "$T/${name}_rref.nc" \
     >/dev/null || { fail "$name: 1-rank code"; continue; }

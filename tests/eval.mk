@@ -9,3 +9,6 @@ MPI_TESTS += tests/t_eval_synth_noise.np1 tests/t_eval_synth_noise.np2 \
 	tests/t_eval_synth_noise.np3 tests/t_eval_synth_noise.np4
 MPI_TESTS += tests/t_eval_stats.np1 tests/t_eval_stats.np2 tests/t_eval_stats.np3 \
 	tests/t_eval_stats.np4
+# Gaussian low-pass on every grid against a serial reference
+check_PROGRAMS += tests/t_filter
+MPI_TESTS += tests/t_filter.np1 tests/t_filter.np2 tests/t_filter.np3 tests/t_filter.np4

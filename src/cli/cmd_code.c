@@ -33,7 +33,10 @@ static const hcsc_cmd_desc info = {
     "(admm: iter,primal,dual,rho,seconds; rank 0 writes it).  --mask MASK (ista, fista,\n"
     "admm): a scene of 1 band or the scene's band count, same rows x columns, 0 = missing\n"
     "value (inpainting).  --band-weights FILE (ista, fista): one weight >= 0 per band\n"
-    "(whitespace separated) for the data term.",
+    "(whitespace separated) for the data term.  --lowpass SIGMA: code the detail of the\n"
+    "scene (minus its Gaussian low-pass, normalised by the mask where there is one) and add\n"
+    "the low-pass back to the reconstruction; zero-mean atoms (dict init --method patches)\n"
+    "cannot build a scene's local mean, so use it with them (e.g. --lowpass 3).",
     1, 1};
 
 /* One solve of the command: inputs, the options every solver shares
@@ -299,6 +302,54 @@ cleanup:
   return hcsc_error_agree(comm, err);
 }
 
+/* Take the smooth part out of x before coding (x <- x - xl, xl = G_sigma
+ * x, hcsc/filter.h); with a mask, the normalised convolution G(W x) / G(W)
+ * so that missing values do not leak into it and missing pixels get the
+ * weighted local mean.  x's halo must be >= the filter radius; where W = 0,
+ * x is left as it is (the solver ignores it).  Collective on the grid's
+ * comm. */
+static int split_lowpass(const hcsc_grid *g, hcsc_tile *x, const hcsc_tile *mask, double sigma, hcsc_tile *xl)
+{
+  int err = 0;
+  const int R = hcsc_gauss_radius(sigma);
+  const hcsc_box box = x->box;
+  hcsc_tile num = {0}, den = {0}, dl = {0};
+  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(g), hcsc_tile_alloc(xl, &box, x->nchan, 0)));
+  if (!mask) {
+    HCSC_CHECK(hcsc_gauss_lowpass(g, x, sigma, xl));
+  } else {
+    err = hcsc_tile_alloc(&num, &box, x->nchan, R);
+    if (!err) err = hcsc_tile_alloc(&den, &box, mask->nchan, R);
+    if (!err) err = hcsc_tile_alloc(&dl, &box, mask->nchan, 0);
+    HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(g), err));
+    for (int64_t c = 0; c < x->nchan; c++)
+      for (int64_t i = 0; i < box.nr; i++)
+        for (int64_t j = 0; j < box.nc; j++) {
+          const float w = HCSC_TILE_AT(mask, mask->nchan == 1 ? 0 : c, i, j);
+          HCSC_TILE_AT(&num, c, i, j) = w > 0 ? w * HCSC_TILE_AT(x, c, i, j) : 0.0f;
+          if (c < mask->nchan) HCSC_TILE_AT(&den, c, i, j) = w;
+        }
+    HCSC_CHECK(hcsc_gauss_lowpass(g, &num, sigma, xl));
+    HCSC_CHECK(hcsc_gauss_lowpass(g, &den, sigma, &dl));
+    for (int64_t c = 0; c < x->nchan; c++)
+      for (int64_t i = 0; i < box.nr; i++)
+        for (int64_t j = 0; j < box.nc; j++) {
+          const float d = HCSC_TILE_AT(&dl, mask->nchan == 1 ? 0 : c, i, j);
+          HCSC_TILE_AT(xl, c, i, j) = d > 1e-6f ? HCSC_TILE_AT(xl, c, i, j) / d : 0.0f;
+        }
+  }
+  for (int64_t c = 0; c < x->nchan; c++)
+    for (int64_t i = 0; i < box.nr; i++)
+      for (int64_t j = 0; j < box.nc; j++)
+        if (!mask || HCSC_TILE_AT(mask, mask->nchan == 1 ? 0 : c, i, j) > 0)
+          HCSC_TILE_AT(x, c, i, j) -= HCSC_TILE_AT(xl, c, i, j);
+cleanup:
+  hcsc_tile_free(&num);
+  hcsc_tile_free(&den);
+  hcsc_tile_free(&dl);
+  return err;
+}
+
 /* The codes' metadata: the scene's grid and georeferencing, M float bands
  * named atom_m.  Not collective. */
 static int code_meta(const hcsc_meta *m, int64_t natoms, hcsc_meta *c)
@@ -328,14 +379,14 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
   const char *out = NULL, *dpath = NULL, *recon = NULL, *solver_name = NULL, *mask_path = NULL,
              *weights_path = NULL, *log_path = NULL, *backend_name = "auto", *type = NULL,
              *lambdas_arg = NULL;
-  double lambda = 0.1, tol = 1e-4, rel_tol = 1e-3;
+  double lambda = 0.1, tol = 1e-4, rel_tol = 1e-3, lowpass = 0;
   int iters = 100, overlap = -1;
   char **pos = NULL;
   int npos = 0;
   char tmplog[4200] = "";
   hcsc_scene *in = NULL, *min = NULL;
   hcsc_grid *g = NULL, *gz = NULL, *gm = NULL;
-  hcsc_tile x = {0}, z = {0}, mask = {0}, xr = {0};
+  hcsc_tile x = {0}, z = {0}, mask = {0}, xr = {0}, xl = {0};
   hcsc_dict *d = NULL;
   hcsc_dict_info dinfo = {0};
   double *weights = NULL;
@@ -360,6 +411,8 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
       {"iters", 0, HCSC_OPT_INT, &iters, "N", "maximum iterations (default 100)"},
       {"tol", 0, HCSC_OPT_DOUBLE, &tol, "T", "stop at relative change <= T (default 1e-4; 0: never)"},
       {"nonneg", 0, HCSC_OPT_FLAG, &nonneg, NULL, "non-negative codes"},
+      {"lowpass", 0, HCSC_OPT_DOUBLE, &lowpass, "SIGMA",
+       "code the detail x - G_SIGMA x, add the Gaussian low-pass back to the reconstruction (0: off)"},
       {"mask", 0, HCSC_OPT_STRING, &mask_path, "MASK", "data mask scene (0 = missing)"},
       {"band-weights", 0, HCSC_OPT_STRING, &weights_path, "FILE", "one data weight per band"},
       {"log", 0, HCSC_OPT_STRING, &log_path, "CSV", "per-iteration log"},
@@ -392,6 +445,8 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
   }
   if (overlap < -1) HCSC_FAIL(HCSC_EINVAL, "code: --overlap %d must be >= 0", overlap);
   if (!(rel_tol >= 0)) HCSC_FAIL(HCSC_EINVAL, "code: --rel-tol %g must be >= 0", rel_tol);
+  if (!(lowpass >= 0) || !isfinite(lowpass))
+    HCSC_FAIL(HCSC_EINVAL, "code: --lowpass %g must be >= 0 (pixels)", lowpass);
   if (!(lambda > 0) || !isfinite(lambda)) HCSC_FAIL(HCSC_EINVAL, "code: --lambda %g must be > 0", lambda);
   if (iters < 0) HCSC_FAIL(HCSC_EINVAL, "code: --iters %d must be >= 0", iters);
   if (!(tol >= 0)) HCSC_FAIL(HCSC_EINVAL, "code: --tol %g must be >= 0", tol);
@@ -453,12 +508,14 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
    * grids of the same shape split rows and columns identically. */
   HCSC_CHECK(hcsc_grid_create(cli->comm, M, meta->rows, meta->cols, dims, &gz));
   hcsc_box box = hcsc_grid_box(g), zbox = hcsc_grid_box(gz);
-  HCSC_CHECK(hcsc_scene_load(in, NULL, g, halo, &x));
+  const int R = hcsc_gauss_radius(lowpass);
+  HCSC_CHECK(hcsc_scene_load(in, NULL, g, halo > R ? halo : R, &x));
   if (min) {
     HCSC_CHECK(hcsc_grid_create(cli->comm, hcsc_scene_meta(min)->bands, meta->rows, meta->cols, dims, &gm));
     HCSC_CHECK(hcsc_scene_load(min, NULL, gm, 0, &mask));
     po.mask = &mask;
   }
+  if (lowpass > 0) HCSC_CHECK(split_lowpass(g, &x, min ? &mask : NULL, lowpass, &xl));
   po.band_weights = weights;
   HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&z, &zbox, M, halo)));
 
@@ -518,6 +575,10 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
         }
     HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, acc, 2, MPI_DOUBLE, MPI_SUM)));
     rmse = acc[1] > 0 ? sqrt(acc[0] / acc[1]) : NAN;
+    if (lowpass > 0)
+      for (int64_t b = 0; b < box.nb; b++)
+        for (int64_t r = 0; r < box.nr; r++)
+          for (int64_t c = 0; c < box.nc; c++) HCSC_TILE_AT(&xr, b, r, c) += HCSC_TILE_AT(&xl, b, r, c);
     HCSC_CHECK(hcsc_meta_copy(&rmeta, meta));
     hcsc_write_opts wo = {HCSC_FMT_AUTO, dtype, cli->force, NULL};
     HCSC_CHECK(hcsc_scene_write(recon, &rmeta, g, &xr, &wo));
@@ -550,6 +611,7 @@ cleanup:
   hcsc_meta_free(&rmeta);
   free(weights);
   hcsc_tile_free(&xr);
+  hcsc_tile_free(&xl);
   hcsc_tile_free(&mask);
   hcsc_tile_free(&z);
   hcsc_tile_free(&x);
