@@ -39,3 +39,4 @@ $(MPI_TESTS): Makefile
 check_PROGRAMS += tests/t_core
 MPI_TESTS += tests/t_core.np1 tests/t_core.np2 tests/t_core.np3 tests/t_core.np4
 include tests/admm.mk
+include tests/cdl.mk
