@@ -34,6 +34,8 @@ typedef struct {
   fftwf_complex *ZF;     /* nf x M: spectrum of Y after the code step */
   fftwf_complex *BF;     /* nf x max(M, C): scratch spectra */
   fftwf_complex *HF;     /* nf x M C: spectra of g (code step), then of d_s */
+  float *L;              /* nf x C x C complex: Cholesky factor of rho I + H H^H */
+  double fact_rho;       /* rho of L; < 0: none (g changed) */
   fftwf_plan fwd_mc, inv_mc, fwd_m, inv_m, fwd_c, inv_c;
 } cdl_sig;
 

@@ -3,9 +3,8 @@
  *
  * Code step X-solve, per frequency (H: C x M atom spectra of g):
  *   (H^H H + rho I) x = b  by Woodbury,  x = (b - H^H (rho I + H H^H)^{-1} H b) / rho,
- * the C x C Hermitian system Cholesky-factored on the fly in double (the
- * dictionary changes every outer iteration, so a stored factor would be
- * used code_iters times only).  C = 1 is Sherman-Morrison.
+ * the C x C Hermitian system Cholesky-factored in double once per outer
+ * iteration (and rho change), stored in float.  C = 1 is Sherman-Morrison.
  * Dictionary step, per frequency and channel c (z: the M code spectra):
  *   (conj(z) z^T + rho I) d_c = b_c,  d_c = (b_c - conj(z) (z^T b_c) / (rho + ||z||^2)) / rho. */
 #include "config.h"
@@ -41,7 +40,7 @@ void cdl_sig_free(cdl_sig *q)
   fftwf_plan plans[] = {q->fwd_mc, q->inv_mc, q->fwd_m, q->inv_m, q->fwd_c, q->inv_c};
   for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
     if (plans[i]) fftwf_destroy_plan(plans[i]);
-  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->en};
+  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->en, q->L};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) fftwf_free(f[i]);
   fftwf_complex *c[] = {q->XF, q->ZF, q->BF, q->HF};
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) fftwf_free(c[i]);
@@ -89,8 +88,10 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
   q->ZF = calloc_c(nf * M);
   q->BF = calloc_c(nf * (M > C ? M : C));
   q->HF = calloc_c(nf * MC);
+  q->L = falloc(nf * 2 * (size_t)C * C);
+  q->fact_rho = -1;
   if (!q->tile || !q->xs || !q->Y || !q->U || !q->du || !q->sp || !q->ga || !q->gb ||
-      (s->o.reseed_every > 0 && !q->en) || !q->XF || !q->ZF || !q->BF || !q->HF)
+      (s->o.reseed_every > 0 && !q->en) || !q->L || !q->XF || !q->ZF || !q->BF || !q->HF)
     HCSC_FAIL(HCSC_ENOMEM, "cdl: out of memory for a %d x %d signal (%d atoms x %d channels)", q->R, q->Q, M,
               C);
   for (int c = 0; c < C; c++)
@@ -159,39 +160,20 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
   fftwf_execute(q->fwd_c);
   pad_atoms(s, q, s->g.atoms, q->sp);
   fftwf_execute(q->fwd_mc);
+  q->fact_rho = -1; /* new atom spectra */
 }
 
-void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
+/* Factor rho I + H H^H = L L^H at every frequency (H: the atom spectra of
+ * g), kept in q->L until g or rho change: the code step runs code_iters
+ * iterations with the same dictionary, and building the factor (C^2 M / 2
+ * complex multiply-adds per frequency) costs more than a solve (2 C M). */
+static void code_factor(hcsc_cdl *s, cdl_sig *q, double rho)
 {
   const int M = s->M, C = s->C, MC = M * C;
-  const int64_t N = q->N, nf = q->nf;
-  double *A = s->wk, *v = A + 2 * C * C, *b = v + 2 * C;
-  for (int64_t p = 0; p < (int64_t)M * N; p++) q->sp[p] = q->Y[p] - q->U[p];
-  fftwf_execute(q->fwd_m);
-  for (int64_t f = 0; f < nf; f++) {
-    const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
-    float *B = (float *)(q->BF + f * M);
-    /* b = H^H X + rho B */
-    for (int m = 0; m < M; m++) {
-      double br = rho * B[2 * m], bi = rho * B[2 * m + 1];
-      for (int c = 0; c < C; c++) {
-        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
-        br += hr * X[2 * c] + hi * X[2 * c + 1];
-        bi += hr * X[2 * c + 1] - hi * X[2 * c];
-      }
-      b[2 * m] = br;
-      b[2 * m + 1] = bi;
-    }
-    /* A = rho I + H H^H (lower), v = H b */
-    for (int i = 0; i < C; i++) {
-      double vr = 0, vi = 0;
-      for (int m = 0; m < M; m++) {
-        const double hr = H[2 * (m * C + i)], hi = H[2 * (m * C + i) + 1];
-        vr += hr * b[2 * m] - hi * b[2 * m + 1];
-        vi += hr * b[2 * m + 1] + hi * b[2 * m];
-      }
-      v[2 * i] = vr;
-      v[2 * i + 1] = vi;
+  double *A = s->wk;
+  for (int64_t f = 0; f < q->nf; f++) {
+    const float *H = (const float *)(q->HF + f * MC);
+    for (int i = 0; i < C; i++)
       for (int j = 0; j <= i; j++) {
         double ar = i == j ? rho : 0, ai = 0;
         for (int m = 0; m < M; m++) {
@@ -203,8 +185,6 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
         A[2 * (i * C + j)] = ar;
         A[2 * (i * C + j) + 1] = ai;
       }
-    }
-    /* Cholesky A = L L^H in place, then L w = v, L^H y = w. */
     for (int j = 0; j < C; j++) {
       double djj = A[2 * (j * C + j)];
       for (int kk = 0; kk < j; kk++)
@@ -224,6 +204,47 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
         A[2 * (i * C + j) + 1] = yi / djj;
       }
     }
+    float *L = q->L + f * 2 * C * C;
+    for (int t = 0; t < 2 * C * C; t++) L[t] = (float)A[t];
+  }
+  q->fact_rho = rho;
+}
+
+void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
+{
+  const int M = s->M, C = s->C, MC = M * C;
+  const int64_t N = q->N, nf = q->nf;
+  double *A = s->wk, *v = A + 2 * C * C, *b = v + 2 * C;
+  if (q->fact_rho != rho) code_factor(s, q, rho);
+  for (int64_t p = 0; p < (int64_t)M * N; p++) q->sp[p] = q->Y[p] - q->U[p];
+  fftwf_execute(q->fwd_m);
+  for (int64_t f = 0; f < nf; f++) {
+    const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
+    const float *L = q->L + f * 2 * C * C;
+    float *B = (float *)(q->BF + f * M);
+    /* b = H^H X + rho B */
+    for (int m = 0; m < M; m++) {
+      double br = rho * B[2 * m], bi = rho * B[2 * m + 1];
+      for (int c = 0; c < C; c++) {
+        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
+        br += hr * X[2 * c] + hi * X[2 * c + 1];
+        bi += hr * X[2 * c + 1] - hi * X[2 * c];
+      }
+      b[2 * m] = br;
+      b[2 * m + 1] = bi;
+    }
+    /* v = H b; then L w = v, L^H y = w with the stored factor */
+    for (int i = 0; i < C; i++) {
+      double vr = 0, vi = 0;
+      for (int m = 0; m < M; m++) {
+        const double hr = H[2 * (m * C + i)], hi = H[2 * (m * C + i) + 1];
+        vr += hr * b[2 * m] - hi * b[2 * m + 1];
+        vi += hr * b[2 * m + 1] + hi * b[2 * m];
+      }
+      v[2 * i] = vr;
+      v[2 * i + 1] = vi;
+    }
+    for (int t = 0; t < 2 * C * C; t++) A[t] = L[t];
     for (int i = 0; i < C; i++) {
       double vr = v[2 * i], vi = v[2 * i + 1];
       for (int kk = 0; kk < i; kk++) {
