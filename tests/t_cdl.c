@@ -20,6 +20,7 @@
  *    to 10, restored into a fresh learner continued to 10: bit-identical g;
  *  - an atom that is never used (zero) is re-seeded from a residual patch,
  *    with unit norm and the same atoms on every rank;
+ *  - two signals on one rank and none on another: runs in step, decreases;
  *  - crop mode runs and keeps g finite and in the constraint set;
  *  - bad input on every rank: lambda <= 0, dictionary channels != scene,
  *    atoms larger than a tile. */
@@ -36,6 +37,7 @@
 
 enum { H = 96, W = 80, MP = 6, M = 8, K = 5, MAXIT = 2000 };
 static int ITERS = 200;
+static double g_obj[MAXIT], g_obj_s[MAXIT], g_obj_pg[MAXIT], g_obj_m[MAXIT];
 #define RISE 0.02
 #define PRIMAL_TOL 2e-2
 #define OBJ_REL 0.05
@@ -276,6 +278,38 @@ static void check_reseed(const hcsc_tile *t, const hcsc_dict *init)
   hcsc_dict_free(&d);
 }
 
+/* Several signals on a rank and none on another: rank 1 passes its tile as
+ * two row halves, rank 2 passes nothing (its part of the scene is not
+ * learned from); the learner must still run in step and learn. */
+static void check_multi(const hcsc_tile *t, const hcsc_dict *init, const hcsc_dict *planted)
+{
+  hcsc_cdl_opts o;
+  opts_for(&o, HCSC_CDL_CONSENSUS);
+  hcsc_tile half[2];
+  int nsig = 1;
+  const hcsc_tile *sig = t;
+  if (test_rank() == 1 || test_size() == 1) {
+    for (int h = 0; h < 2; h++) {
+      half[h] = *t;
+      half[h].box.nr = h == 0 ? t->box.nr / 2 : t->box.nr - t->box.nr / 2;
+      half[h].box.r0 = t->box.r0 + (h == 0 ? 0 : t->box.nr / 2);
+      half[h].data = t->data + (h == 0 ? 0 : (t->box.nr / 2) * t->ldc);
+    }
+    sig = half;
+    nsig = 2;
+  } else if (test_rank() == 2) {
+    nsig = 0;
+  }
+  hcsc_dict d;
+  memset(&d, 0, sizeof d);
+  learn(MPI_COMM_WORLD, sig, nsig, init, &o, ITERS, g_obj_m, NULL, &d);
+  if (!d.atoms) return;
+  check_decrease(g_obj_m, ITERS, 0.5, "several signals per rank");
+  check_replicated(&d, "several signals per rank");
+  matched(planted, &d, "planted vs learned (several signals per rank)");
+  hcsc_dict_free(&d);
+}
+
 static void check_crop(const hcsc_tile *t, const hcsc_dict *init)
 {
   hcsc_cdl_opts o;
@@ -357,18 +391,17 @@ int main(int argc, char **argv)
   fill_tile(&whole, &wbox);
 
   hcsc_cdl_opts o;
-  static double obj[MAXIT], obj_s[MAXIT], obj_pg[MAXIT];
-  hcsc_cdl_report last, last_s, last_pg;
+    hcsc_cdl_report last, last_s, last_pg;
   const double t0 = MPI_Wtime();
   opts_for(&o, HCSC_CDL_CONSENSUS);
-  learn(MPI_COMM_WORLD, &tile, 1, &init, &o, ITERS, obj, &last, &dist);
+  learn(MPI_COMM_WORLD, &tile, 1, &init, &o, ITERS, g_obj, &last, &dist);
   const double t1 = MPI_Wtime();
   if (rank == 0)
     printf("np %d, tile %lld x %lld: consensus %d iterations in %.2f s; last: sparsity %.4f, primal %.3g, dual "
            "%.3g, rho_dict %g, rho_code %g, bytes reduced %.0f, t_code %.2g t_dict %.2g t_reduce %.2g\n",
            np, (long long)box.nr, (long long)box.nc, ITERS, t1 - t0, last.sparsity, last.primal, last.dual,
            last.rho_dict, last.rho_code, last.bytes_reduced, last.t_code, last.t_dict, last.t_reduce);
-  check_decrease(obj, ITERS, 0.5, "consensus");
+  check_decrease(g_obj, ITERS, 0.5, "consensus");
   TEST_ASSERT(last.primal < PRIMAL_TOL, "consensus primal residual %g not < %g", last.primal, PRIMAL_TOL);
   TEST_ASSERT(last.bytes_reduced >= sizeof(float) * M * K * K, "bytes reduced %g", last.bytes_reduced);
   check_replicated(&dist, "consensus");
@@ -376,9 +409,9 @@ int main(int argc, char **argv)
   TEST_ASSERT(frac >= 0.9, "planted recovery: only %.0f%% of atoms with |corr| >= 0.9", 100 * frac);
 
   /* 1-rank reference over the whole scene, on every rank. */
-  learn(MPI_COMM_SELF, &whole, 1, &init, &o, ITERS, obj_s, &last_s, &serial);
-  const double rel = fabs(obj[ITERS - 1] - obj_s[ITERS - 1]) / obj_s[ITERS - 1];
-  if (rank == 0) printf("final objective: np %d %.6g, 1-rank %.6g (rel diff %.4f)\n", np, obj[ITERS - 1], obj_s[ITERS - 1], rel);
+  learn(MPI_COMM_SELF, &whole, 1, &init, &o, ITERS, g_obj_s, &last_s, &serial);
+  const double rel = fabs(g_obj[ITERS - 1] - g_obj_s[ITERS - 1]) / g_obj_s[ITERS - 1];
+  if (rank == 0) printf("final objective: np %d %.6g, 1-rank %.6g (rel diff %.4f)\n", np, g_obj[ITERS - 1], g_obj_s[ITERS - 1], rel);
   TEST_ASSERT(rel <= OBJ_REL, "distributed vs 1-rank objective: rel diff %g > %g", rel, OBJ_REL);
   if (np == 1)
     TEST_ASSERT(memcmp(dist.atoms, serial.atoms, sizeof(float) * M * K * K) == 0, "1 rank: world != self run");
@@ -388,13 +421,14 @@ int main(int argc, char **argv)
   /* projected gradient */
   opts_for(&o, HCSC_CDL_PGRAD);
   o.dict_iters = 2;
-  learn(MPI_COMM_WORLD, &tile, 1, &init, &o, ITERS, obj_pg, &last_pg, &pg);
-  check_decrease(obj_pg, ITERS, PGRAD_FINAL, "pgrad");
+  learn(MPI_COMM_WORLD, &tile, 1, &init, &o, ITERS, g_obj_pg, &last_pg, &pg);
+  check_decrease(g_obj_pg, ITERS, PGRAD_FINAL, "pgrad");
   matched(&planted, &pg, "planted vs learned (pgrad)");
   check_replicated(&pg, "pgrad");
 
   check_state(&tile, &init);
   check_reseed(&tile, &init);
+  check_multi(&tile, &init, &planted);
   check_crop(&tile, &init);
   check_errors(&tile, &init);
 
