@@ -86,6 +86,8 @@ void hcsc_cdl_destroy(hcsc_cdl **sp)
   free(s->gprev);
   free(s->idle);
   free(s->wk);
+  free(s->dacc);
+  free(s->rsum);
   free(s->vars);
   free(s->names);
   if (s->comm != MPI_COMM_NULL) MPI_Comm_free(&s->comm);
@@ -100,9 +102,9 @@ int hcsc_cdl_create(MPI_Comm comm, const hcsc_tile *x, int nsig, const hcsc_dict
   hcsc_cdl *s = NULL;
   if (out) *out = NULL;
   err = out ? check_local(x, nsig, init, o) : HCSC_ERR(HCSC_EINVAL, "cdl: missing output");
+  if (!err && !(s = calloc(1, sizeof *s))) err = HCSC_ERR(HCSC_ENOMEM, "cdl: out of memory");
+  if (s) s->comm = MPI_COMM_NULL;
   HCSC_CHECK(hcsc_error_agree(comm, err));
-  HCSC_CALLOC(s, 1);
-  s->comm = MPI_COMM_NULL;
   /* Duplicated so that the learner's reductions never match a message of
    * the caller's on the same communicator. */
   HCSC_MPI(MPI_Comm_dup(comm, &s->comm));
@@ -127,9 +129,11 @@ int hcsc_cdl_create(MPI_Comm comm, const hcsc_tile *x, int nsig, const hcsc_dict
       s->vfista = calloc(nd, sizeof(float));
       s->gprev = calloc(nd, sizeof(float));
       s->idle = calloc((size_t)s->M, sizeof(float));
+      s->dacc = calloc(nd, sizeof(double));
+      s->rsum = calloc((size_t)s->M + 7, sizeof(double));
       s->wk = calloc((size_t)(2 * s->C * s->C + 2 * s->C + 2 * s->M), sizeof(double));
       s->sig = calloc((size_t)(nsig > 0 ? nsig : 1), sizeof(cdl_sig));
-      if (!s->gold || !s->acc || !s->vfista || !s->gprev || !s->idle || !s->wk || !s->sig)
+      if (!s->gold || !s->acc || !s->vfista || !s->gprev || !s->idle || !s->wk || !s->sig || !s->dacc || !s->rsum)
         err = HCSC_ERR(HCSC_ENOMEM, "cdl: out of memory for the dictionary buffers");
     }
     if (!err) cdl_project(s->g.atoms, s->M, s->C, s->k);
@@ -208,8 +212,7 @@ static int dict_consensus(hcsc_cdl *s, double dsums[3], double *dg2)
 {
   int err = 0;
   const int64_t nd = (int64_t)s->M * s->C * s->k * s->k;
-  double *acc = NULL;
-  HCSC_CALLOC(acc, nd);
+  double *acc = s->dacc;
   for (int it = 0; it < s->o.dict_iters; it++) {
     memcpy(s->gold, s->g.atoms, sizeof(float) * (size_t)nd);
     memset(acc, 0, sizeof(double) * (size_t)nd);
@@ -228,7 +231,6 @@ static int dict_consensus(hcsc_cdl *s, double dsums[3], double *dg2)
   *dg2 = 0;
   for (int64_t t = 0; t < nd; t++) *dg2 += ((double)s->g.atoms[t] - s->gold[t]) * ((double)s->g.atoms[t] - s->gold[t]);
 cleanup:
-  free(acc);
   return err;
 }
 
@@ -238,8 +240,7 @@ static int dict_pgrad(hcsc_cdl *s, double lips, double *dg2, double *g2)
 {
   int err = 0;
   const int64_t nd = (int64_t)s->M * s->C * s->k * s->k;
-  double *acc = NULL, t = 1;
-  HCSC_CALLOC(acc, nd);
+  double *acc = s->dacc, t = 1;
   memcpy(s->gold, s->g.atoms, sizeof(float) * (size_t)nd);
   memcpy(s->vfista, s->g.atoms, sizeof(float) * (size_t)nd);
   for (int it = 0; it < s->o.dict_iters; it++) {
@@ -265,7 +266,6 @@ static int dict_pgrad(hcsc_cdl *s, double lips, double *dg2, double *g2)
     *g2 += (double)s->g.atoms[q] * s->g.atoms[q];
   }
 cleanup:
-  free(acc);
   return err;
 }
 
@@ -341,13 +341,13 @@ int hcsc_cdl_step(hcsc_cdl *s, hcsc_cdl_report *rep)
 {
   int err = 0;
   const int M = s->M;
-  double *sums = NULL, cres[2] = {0, 0}, dsums[3] = {0, 0, 0}, dg2 = 0, g2 = 0, lips = 0;
+  double *sums = s ? s->rsum : NULL, cres[2] = {0, 0}, dsums[3] = {0, 0, 0}, dg2 = 0, g2 = 0, lips = 0;
   double tm[3];
   int reseeded = 0;
   if (!s) return HCSC_ERR(HCSC_EINVAL, "cdl: missing learner");
   s->bytes = 0;
   s->t_reduce = 0;
-  HCSC_CALLOC(sums, M + 4);
+  memset(sums, 0, sizeof(double) * (size_t)(M + 7));
   const double t0 = MPI_Wtime();
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   for (int i = 0; i < s->nsig; i++) cdl_sig_begin(s, &s->sig[i]);
@@ -364,25 +364,15 @@ int hcsc_cdl_step(hcsc_cdl *s, hcsc_cdl_report *rep)
   if (s->o.method == HCSC_CDL_CONSENSUS) HCSC_CHECK(dict_consensus(s, dsums, &dg2));
   else HCSC_CHECK(dict_pgrad(s, lips, &dg2, &g2));
   const double t2 = MPI_Wtime();
-  {
-    /* One reduction for the report: the objective's parts, the consensus
-     * residuals' parts and the atoms' use. */
-    double *all = NULL;
-    HCSC_CALLOC(all, M + 7);
-    memcpy(all, sums, sizeof(double) * (size_t)(M + 4));
-    all[M + 4] = dsums[0];
-    all[M + 5] = dsums[1];
-    all[M + 6] = dsums[2];
-    err = allreduce(s, all, M + 7, MPI_DOUBLE, MPI_SUM, sizeof(double));
-    if (!err) {
-      memcpy(sums, all, sizeof(double) * (size_t)(M + 4));
-      dsums[0] = all[M + 4];
-      dsums[1] = all[M + 5];
-      dsums[2] = all[M + 6];
-    }
-    free(all);
-    HCSC_CHECK(err);
-  }
+  /* One reduction for the report: the objective's parts, the atoms' use
+   * and the consensus residuals' parts. */
+  sums[M + 4] = dsums[0];
+  sums[M + 5] = dsums[1];
+  sums[M + 6] = dsums[2];
+  HCSC_CHECK(allreduce(s, sums, M + 7, MPI_DOUBLE, MPI_SUM, sizeof(double)));
+  dsums[0] = sums[M + 4];
+  dsums[1] = sums[M + 5];
+  dsums[2] = sums[M + 6];
   s->iter++;
   double pr, du;
   const double S = (double)s->nsig_total;
@@ -449,7 +439,6 @@ int hcsc_cdl_step(hcsc_cdl *s, hcsc_cdl_report *rep)
     rep->bytes_reduced = s->bytes;
   }
 cleanup:
-  free(sums);
   return hcsc_error_agree(s->comm, err);
 }
 

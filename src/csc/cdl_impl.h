@@ -52,6 +52,8 @@ struct hcsc_cdl {
   float *vfista, *gprev; /* PGRAD momentum point and previous iterate */
   float *idle;           /* M: iterations since each atom was last used */
   double *wk;            /* per-frequency scratch (Woodbury) */
+  double *dacc;          /* M C k^2: local sums before the reduction */
+  double *rsum;          /* M + 7: the report's sums */
   int iter;
   double rho_code, rho_dict;
   double bytes;          /* reduced this iteration */
