@@ -39,6 +39,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "hcsc/checkpoint.h" /* hcsc_state_var */
 #include "hcsc/dict.h"
 #include "hcsc/grid.h"
 
@@ -119,15 +120,7 @@ void hcsc_cdl_destroy(hcsc_cdl **s);
  * (iteration, rho_code, rho_dict, FISTA/PGRAD need none more) and named float
  * arrays: "g" (replicated), "atom_idle" (replicated: iterations since each
  * atom was last used), and per signal i of this rank "code_y_<i>",
- * "code_u_<i>" (codes and scaled dual) and "dict_u_<i>" (consensus dual). */
-typedef struct {
-  const char *name;   /* e.g. "g", "code_y_0" */
-  float *data;        /* owned by the hcsc_cdl object; the writer reads it, a
-                         restore writes saved values into it */
-  int64_t count;      /* elements on this rank */
-  int replicated;     /* 1: the same on every rank (stored once) */
-} hcsc_state_var;
-
+ * "code_u_<i>" (codes and scaled dual) and "dict_u_<i>" (consensus dual).  hcsc_state_var: hcsc/checkpoint.h. */
 #define HCSC_CDL_NSCALARS 3
 
 /* Describe the state: *vars is owned by s (valid until destroy), *nvars its
