@@ -24,3 +24,9 @@ bench_bench_pursuit_SOURCES = bench/pursuit.c
 bench_bench_pursuit_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_pursuit
 bench: bench/bench_pursuit
+# Dictionary learning: consensus ADMM vs projected gradient (bench/cdl.c)
+EXTRA_PROGRAMS += bench/bench_cdl
+bench_bench_cdl_SOURCES = bench/cdl.c
+bench_bench_cdl_LDADD = libhypercsc.la
+CLEANFILES += bench/bench_cdl
+bench: bench/bench_cdl

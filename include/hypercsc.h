@@ -21,6 +21,7 @@
 #include "hcsc/pursuit.h"
 #include "hcsc/mlcsc.h"
 #include "hcsc/admm.h"
+#include "hcsc/cdl.h"
 #include "hcsc/picture.h"
 #include "hcsc/signal.h"
 #include "hcsc/checkpoint.h"

@@ -1,0 +1,514 @@
+/* CDL: the numerics of one training signal (a circular region), see
+ * cdl_impl.h for the layouts and hcsc/cdl.h for the algorithm.
+ *
+ * Code step X-solve, per frequency (H: C x M atom spectra of g):
+ *   (H^H H + rho I) x = b  by Woodbury,  x = (b - H^H (rho I + H H^H)^{-1} H b) / rho,
+ * the C x C Hermitian system Cholesky-factored in double once per outer
+ * iteration (and rho change), stored in float.  C = 1 is Sherman-Morrison.
+ * Dictionary step, per frequency and channel c (z: the M code spectra):
+ *   (conj(z) z^T + rho I) d_c = b_c,  d_c = (b_c - conj(z) (z^T b_c) / (rho + ||z||^2)) / rho. */
+#include "config.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csc/cdl_impl.h"
+#include "hcsc/error.h"
+#include "hcsc/rng.h"
+
+static float *falloc(size_t n)
+{
+  float *p = fftwf_malloc((n ? n : 1) * sizeof(float));
+  if (p) memset(p, 0, (n ? n : 1) * sizeof(float));
+  return p;
+}
+
+static fftwf_complex *calloc_c(size_t n)
+{
+  fftwf_complex *p = fftwf_malloc((n ? n : 1) * sizeof(fftwf_complex));
+  if (p) memset(p, 0, (n ? n : 1) * sizeof(fftwf_complex));
+  return p;
+}
+
+void cdl_sig_free(cdl_sig *q)
+{
+  fftwf_plan plans[] = {q->fwd_mc, q->inv_mc, q->fwd_m, q->inv_m, q->fwd_c, q->inv_c};
+  for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
+    if (plans[i]) fftwf_destroy_plan(plans[i]);
+  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->en, q->L};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) fftwf_free(f[i]);
+  fftwf_complex *c[] = {q->XF, q->ZF, q->BF, q->HF};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) fftwf_free(c[i]);
+  memset(q, 0, sizeof *q);
+}
+
+/* Batched transforms of n planes: r2c planes -> [f][n], c2r [f][n] -> planes. */
+static fftwf_plan plan_fwd(int R, int Q, int n, float *in, fftwf_complex *out)
+{
+  const int dims[2] = {R, Q};
+  return fftwf_plan_many_dft_r2c(2, dims, n, in, NULL, 1, R * Q, out, NULL, n, 1, FFTW_ESTIMATE);
+}
+
+static fftwf_plan plan_inv(int R, int Q, int n, fftwf_complex *in, float *out)
+{
+  const int dims[2] = {R, Q};
+  return fftwf_plan_many_dft_c2r(2, dims, n, in, NULL, n, 1, out, NULL, 1, R * Q, FFTW_ESTIMATE);
+}
+
+int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
+{
+  int err = 0;
+  const int M = s->M, C = s->C, MC = M * C;
+  memset(q, 0, sizeof *q);
+  q->index = index;
+  q->tR = (int)t->box.nr;
+  q->tQ = (int)t->box.nc;
+  q->tr0 = q->r0 = t->box.r0;
+  q->tc0 = q->c0 = t->box.c0;
+  q->R = s->o.crop > 0 ? s->o.crop : q->tR;
+  q->Q = s->o.crop > 0 ? s->o.crop : q->tQ;
+  q->N = (int64_t)q->R * q->Q;
+  q->nf = (int64_t)q->R * (q->Q / 2 + 1);
+  const size_t N = (size_t)q->N, nf = (size_t)q->nf, tN = (size_t)q->tR * (size_t)q->tQ;
+  q->tile = falloc(C * tN);
+  q->xs = falloc(C * N);
+  q->Y = falloc(M * N);
+  q->U = falloc(M * N);
+  q->du = falloc(MC * N);
+  q->sp = falloc(MC * N);
+  q->ga = falloc(N);
+  q->gb = falloc(N);
+  if (s->o.reseed_every > 0) q->en = falloc(N);
+  q->XF = calloc_c(nf * C);
+  q->ZF = calloc_c(nf * M);
+  q->BF = calloc_c(nf * (M > C ? M : C));
+  q->HF = calloc_c(nf * MC);
+  q->L = falloc(nf * 2 * (size_t)C * C);
+  q->fact_rho = -1;
+  if (!q->tile || !q->xs || !q->Y || !q->U || !q->du || !q->sp || !q->ga || !q->gb ||
+      (s->o.reseed_every > 0 && !q->en) || !q->L || !q->XF || !q->ZF || !q->BF || !q->HF)
+    HCSC_FAIL(HCSC_ENOMEM, "cdl: out of memory for a %d x %d signal (%d atoms x %d channels)", q->R, q->Q, M,
+              C);
+  for (int c = 0; c < C; c++)
+    for (int i = 0; i < q->tR; i++)
+      for (int j = 0; j < q->tQ; j++) {
+        const float v = HCSC_TILE_AT(t, c, i, j);
+        if (!isfinite(v))
+          HCSC_FAIL(HCSC_EVALUE, "cdl: training signal %d has a non-finite value at band %d, row %lld, col %lld",
+                    index, c, (long long)(t->box.r0 + i), (long long)(t->box.c0 + j));
+        q->tile[((size_t)c * q->tR + i) * q->tQ + j] = v;
+      }
+  q->fwd_mc = plan_fwd(q->R, q->Q, MC, q->sp, q->HF);
+  q->inv_mc = plan_inv(q->R, q->Q, MC, q->HF, q->sp);
+  q->fwd_m = plan_fwd(q->R, q->Q, M, q->sp, q->BF);
+  q->inv_m = plan_inv(q->R, q->Q, M, q->BF, q->sp);
+  q->fwd_c = plan_fwd(q->R, q->Q, C, q->xs, q->XF);
+  q->inv_c = plan_inv(q->R, q->Q, C, q->BF, q->sp);
+  if (!q->fwd_mc || !q->inv_mc || !q->fwd_m || !q->inv_m || !q->fwd_c || !q->inv_c)
+    HCSC_FAIL(HCSC_EFFTW, "cdl: FFTW could not plan batched %d x %d transforms", q->R, q->Q);
+cleanup:
+  return err;
+}
+
+/* Zero the first n planes of sp and place the atoms of d (n = M C planes of
+ * k x k) on them. */
+static void pad_atoms(const hcsc_cdl *s, const cdl_sig *q, const float *d, float *sp)
+{
+  const int k = s->k, a = s->a, n = s->M * s->C;
+  memset(sp, 0, sizeof(float) * (size_t)n * (size_t)q->N);
+  for (int p = 0; p < n; p++)
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) {
+        const int64_t r = ((a - i) % q->R + q->R) % q->R, c = ((a - j) % q->Q + q->Q) % q->Q;
+        sp[(int64_t)p * q->N + r * q->Q + c] += d[((int64_t)p * k + i) * k + j];
+      }
+}
+
+/* Offset of tap (i, j) on a padded plane. */
+static int64_t tap_at(const hcsc_cdl *s, const cdl_sig *q, int i, int j)
+{
+  const int64_t r = ((s->a - i) % q->R + q->R) % q->R, c = ((s->a - j) % q->Q + q->Q) % q->Q;
+  return r * q->Q + c;
+}
+
+void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
+{
+  const int C = s->C, M = s->M;
+  int oy = 0, ox = 0;
+  if (s->o.crop > 0) {
+    /* Keyed on (seed, iteration, signal, tile position): the same crops on
+     * a resumed run and for a tile whatever else the rank holds. */
+    const uint32_t it = (uint32_t)s->iter;
+    oy = (int)(hcsc_rng_uniform(s->o.seed, it, 2 * q->index, q->tr0, q->tc0) * (q->tR - q->R + 1));
+    ox = (int)(hcsc_rng_uniform(s->o.seed, it, 2 * q->index + 1, q->tr0, q->tc0) * (q->tQ - q->Q + 1));
+    if (oy > q->tR - q->R) oy = q->tR - q->R;
+    if (ox > q->tQ - q->Q) ox = q->tQ - q->Q;
+    memset(q->Y, 0, sizeof(float) * (size_t)M * (size_t)q->N);
+    memset(q->U, 0, sizeof(float) * (size_t)M * (size_t)q->N);
+  }
+  q->r0 = q->tr0 + oy;
+  q->c0 = q->tc0 + ox;
+  for (int c = 0; c < C; c++)
+    for (int i = 0; i < q->R; i++)
+      memcpy(q->xs + ((int64_t)c * q->R + i) * q->Q, q->tile + ((int64_t)c * q->tR + oy + i) * q->tQ + ox,
+             sizeof(float) * (size_t)q->Q);
+  fftwf_execute(q->fwd_c);
+  pad_atoms(s, q, s->g.atoms, q->sp);
+  fftwf_execute(q->fwd_mc);
+  q->fact_rho = -1; /* new atom spectra */
+}
+
+/* Factor rho I + H H^H = L L^H at every frequency (H: the atom spectra of
+ * g), kept in q->L until g or rho change: the code step runs code_iters
+ * iterations with the same dictionary, and building the factor (C^2 M / 2
+ * complex multiply-adds per frequency) costs more than a solve (2 C M). */
+static void code_factor(hcsc_cdl *s, cdl_sig *q, double rho)
+{
+  const int M = s->M, C = s->C, MC = M * C;
+  double *A = s->wk;
+  for (int64_t f = 0; f < q->nf; f++) {
+    const float *H = (const float *)(q->HF + f * MC);
+    for (int i = 0; i < C; i++)
+      for (int j = 0; j <= i; j++) {
+        double ar = i == j ? rho : 0, ai = 0;
+        for (int m = 0; m < M; m++) {
+          const double xr = H[2 * (m * C + i)], xi = H[2 * (m * C + i) + 1];
+          const double yr = H[2 * (m * C + j)], yi = H[2 * (m * C + j) + 1];
+          ar += xr * yr + xi * yi;
+          ai += xi * yr - xr * yi;
+        }
+        A[2 * (i * C + j)] = ar;
+        A[2 * (i * C + j) + 1] = ai;
+      }
+    for (int j = 0; j < C; j++) {
+      double djj = A[2 * (j * C + j)];
+      for (int kk = 0; kk < j; kk++)
+        djj -= A[2 * (j * C + kk)] * A[2 * (j * C + kk)] + A[2 * (j * C + kk) + 1] * A[2 * (j * C + kk) + 1];
+      djj = sqrt(djj > 0 ? djj : rho);
+      A[2 * (j * C + j)] = djj;
+      A[2 * (j * C + j) + 1] = 0;
+      for (int i = j + 1; i < C; i++) {
+        double yr = A[2 * (i * C + j)], yi = A[2 * (i * C + j) + 1];
+        for (int kk = 0; kk < j; kk++) {
+          const double ar = A[2 * (i * C + kk)], ai = A[2 * (i * C + kk) + 1];
+          const double br = A[2 * (j * C + kk)], bi = A[2 * (j * C + kk) + 1];
+          yr -= ar * br + ai * bi;
+          yi -= ai * br - ar * bi;
+        }
+        A[2 * (i * C + j)] = yr / djj;
+        A[2 * (i * C + j) + 1] = yi / djj;
+      }
+    }
+    float *L = q->L + f * 2 * C * C;
+    for (int t = 0; t < 2 * C * C; t++) L[t] = (float)A[t];
+  }
+  q->fact_rho = rho;
+}
+
+void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
+{
+  const int M = s->M, C = s->C, MC = M * C;
+  const int64_t N = q->N, nf = q->nf;
+  double *A = s->wk, *v = A + 2 * C * C, *b = v + 2 * C;
+  if (q->fact_rho != rho) code_factor(s, q, rho);
+  for (int64_t p = 0; p < (int64_t)M * N; p++) q->sp[p] = q->Y[p] - q->U[p];
+  fftwf_execute(q->fwd_m);
+  for (int64_t f = 0; f < nf; f++) {
+    const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
+    const float *L = q->L + f * 2 * C * C;
+    float *B = (float *)(q->BF + f * M);
+    /* b = H^H X + rho B */
+    for (int m = 0; m < M; m++) {
+      double br = rho * B[2 * m], bi = rho * B[2 * m + 1];
+      for (int c = 0; c < C; c++) {
+        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
+        br += hr * X[2 * c] + hi * X[2 * c + 1];
+        bi += hr * X[2 * c + 1] - hi * X[2 * c];
+      }
+      b[2 * m] = br;
+      b[2 * m + 1] = bi;
+    }
+    /* v = H b; then L w = v, L^H y = w with the stored factor */
+    for (int i = 0; i < C; i++) {
+      double vr = 0, vi = 0;
+      for (int m = 0; m < M; m++) {
+        const double hr = H[2 * (m * C + i)], hi = H[2 * (m * C + i) + 1];
+        vr += hr * b[2 * m] - hi * b[2 * m + 1];
+        vi += hr * b[2 * m + 1] + hi * b[2 * m];
+      }
+      v[2 * i] = vr;
+      v[2 * i + 1] = vi;
+    }
+    for (int t = 0; t < 2 * C * C; t++) A[t] = L[t];
+    for (int i = 0; i < C; i++) {
+      double vr = v[2 * i], vi = v[2 * i + 1];
+      for (int kk = 0; kk < i; kk++) {
+        const double lr = A[2 * (i * C + kk)], li = A[2 * (i * C + kk) + 1];
+        vr -= lr * v[2 * kk] - li * v[2 * kk + 1];
+        vi -= lr * v[2 * kk + 1] + li * v[2 * kk];
+      }
+      v[2 * i] = vr / A[2 * (i * C + i)];
+      v[2 * i + 1] = vi / A[2 * (i * C + i)];
+    }
+    for (int i = C - 1; i >= 0; i--) {
+      double vr = v[2 * i], vi = v[2 * i + 1];
+      for (int kk = i + 1; kk < C; kk++) {
+        const double lr = A[2 * (kk * C + i)], li = A[2 * (kk * C + i) + 1]; /* conj(L_ki) */
+        vr -= lr * v[2 * kk] + li * v[2 * kk + 1];
+        vi -= lr * v[2 * kk + 1] - li * v[2 * kk];
+      }
+      v[2 * i] = vr / A[2 * (i * C + i)];
+      v[2 * i + 1] = vi / A[2 * (i * C + i)];
+    }
+    /* x = (b - H^H y) / rho */
+    for (int m = 0; m < M; m++) {
+      double xr = b[2 * m], xi = b[2 * m + 1];
+      for (int c = 0; c < C; c++) {
+        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
+        xr -= hr * v[2 * c] + hi * v[2 * c + 1];
+        xi -= hr * v[2 * c + 1] - hi * v[2 * c];
+      }
+      B[2 * m] = (float)(xr / rho);
+      B[2 * m + 1] = (float)(xi / rho);
+    }
+  }
+  fftwf_execute(q->inv_m);
+  const float invN = (float)(1.0 / (double)N), alpha = (float)s->o.alpha, beta = 1.0f - alpha;
+  const float thr = (float)(s->o.lambda / rho);
+  const int nonneg = s->o.nonneg;
+  double r2 = 0, s2 = 0, x2 = 0, y2 = 0, u2 = 0;
+  for (int64_t p = 0; p < (int64_t)M * N; p++) {
+    const float X = invN * q->sp[p], y = q->Y[p], u = q->U[p];
+    const float xr = alpha * X + beta * y, w = xr + u;
+    const float yn = w > thr ? w - thr : (!nonneg && w < -thr ? w + thr : 0.0f);
+    const float un = u + xr - yn;
+    r2 += (double)(X - yn) * (X - yn);
+    s2 += (double)(yn - y) * (yn - y);
+    x2 += (double)X * X;
+    y2 += (double)yn * yn;
+    u2 += (double)un * un;
+    q->Y[p] = yn;
+    q->U[p] = un;
+  }
+  sums[0] += r2;
+  sums[1] += s2;
+  sums[2] += x2;
+  sums[3] += y2;
+  sums[4] += u2;
+}
+
+/* Parseval weight of r2c column col: the columns that have no mirror
+ * partner in the half spectrum count once. */
+static double col_weight(int col, int Q) { return (col == 0 || (Q % 2 == 0 && col == Q / 2)) ? 1.0 : 2.0; }
+
+double cdl_sig_codes_done(hcsc_cdl *s, cdl_sig *q, double *e2, double *l1, double *nnz, double *atom_nnz)
+{
+  const int M = s->M, C = s->C, MC = M * C, Qh = q->Q / 2 + 1;
+  const int64_t N = q->N, nf = q->nf;
+  double lips = 0, err2 = 0;
+  for (int m = 0; m < M; m++) {
+    double n1 = 0, cnt = 0;
+    const float *y = q->Y + (int64_t)m * N;
+    for (int64_t p = 0; p < N; p++) {
+      n1 += fabs((double)y[p]);
+      cnt += y[p] != 0;
+    }
+    *l1 += n1;
+    *nnz += cnt;
+    atom_nnz[m] += cnt;
+  }
+  fftwf_execute_dft_r2c(q->fwd_m, q->Y, q->ZF);
+  for (int64_t f = 0; f < nf; f++) {
+    const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
+    const float *Z = (const float *)(q->ZF + f * M);
+    double zz = 0;
+    for (int m = 0; m < M; m++) zz += (double)Z[2 * m] * Z[2 * m] + (double)Z[2 * m + 1] * Z[2 * m + 1];
+    if (zz > lips) lips = zz;
+    double e = 0;
+    for (int c = 0; c < C; c++) {
+      double rr = -X[2 * c], ri = -X[2 * c + 1];
+      for (int m = 0; m < M; m++) {
+        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
+        rr += hr * Z[2 * m] - hi * Z[2 * m + 1];
+        ri += hr * Z[2 * m + 1] + hi * Z[2 * m];
+      }
+      e += rr * rr + ri * ri;
+    }
+    err2 += col_weight((int)(f % Qh), q->Q) * e;
+  }
+  *e2 += 0.5 * err2 / (double)N;
+  return lips;
+}
+
+void cdl_sig_dict_solve(hcsc_cdl *s, cdl_sig *q, double rho, double *acc)
+{
+  const int M = s->M, C = s->C, MC = M * C, k = s->k;
+  const int64_t N = q->N, nf = q->nf;
+  const float frho = (float)rho;
+  /* b = F(rho (pad g - u_s)) + conj(z) X, solved in place */
+  pad_atoms(s, q, s->g.atoms, q->sp);
+  for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] = frho * (q->sp[p] - q->du[p]);
+  fftwf_execute(q->fwd_mc);
+  for (int64_t f = 0; f < nf; f++) {
+    float *D = (float *)(q->HF + f * MC);
+    const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
+    double zz = 0;
+    for (int m = 0; m < M; m++) zz += (double)Z[2 * m] * Z[2 * m] + (double)Z[2 * m + 1] * Z[2 * m + 1];
+    for (int c = 0; c < C; c++) {
+      double tr = 0, ti = 0;
+      for (int m = 0; m < M; m++) {
+        const double zr = Z[2 * m], zi = Z[2 * m + 1];
+        const double br = D[2 * (m * C + c)] + zr * X[2 * c] + zi * X[2 * c + 1];
+        const double bi = D[2 * (m * C + c) + 1] + zr * X[2 * c + 1] - zi * X[2 * c];
+        D[2 * (m * C + c)] = (float)br;
+        D[2 * (m * C + c) + 1] = (float)bi;
+        tr += zr * br - zi * bi;
+        ti += zr * bi + zi * br;
+      }
+      const double sc = 1.0 / (rho + zz);
+      tr *= sc;
+      ti *= sc;
+      for (int m = 0; m < M; m++) {
+        const double zr = Z[2 * m], zi = Z[2 * m + 1];
+        const double br = D[2 * (m * C + c)], bi = D[2 * (m * C + c) + 1];
+        D[2 * (m * C + c)] = (float)((br - (zr * tr + zi * ti)) / rho);
+        D[2 * (m * C + c) + 1] = (float)((bi - (zr * ti - zi * tr)) / rho);
+      }
+    }
+  }
+  fftwf_execute(q->inv_mc);
+  const float invN = (float)(1.0 / (double)N);
+  for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] *= invN;
+  const double alpha = s->o.alpha;
+  for (int p = 0; p < MC; p++)
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) {
+        const int64_t at = (int64_t)p * N + tap_at(s, q, i, j), t = ((int64_t)p * k + i) * k + j;
+        acc[t] += alpha * q->sp[at] + (1 - alpha) * s->gold[t] + q->du[at];
+      }
+}
+
+void cdl_sig_dict_dual(hcsc_cdl *s, cdl_sig *q, double sums[3])
+{
+  const int MC = s->M * s->C, k = s->k;
+  const int64_t N = q->N;
+  const float alpha = (float)s->o.alpha, beta = 1.0f - alpha;
+  double r2 = 0, d2 = 0, u2 = 0;
+  for (int p = 0; p < MC; p++) {
+    /* The padded atoms of this plane, old and new, for one pass. */
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) {
+        const int64_t at = tap_at(s, q, i, j), t = ((int64_t)p * k + i) * k + j;
+        q->ga[at] = s->gold[t];
+        q->gb[at] = s->g.atoms[t];
+      }
+    const float *d = q->sp + (int64_t)p * N;
+    float *u = q->du + (int64_t)p * N;
+    for (int64_t x = 0; x < N; x++) {
+      const float dr = alpha * d[x] + beta * q->ga[x];
+      u[x] += dr - q->gb[x];
+      r2 += (double)(d[x] - q->gb[x]) * (d[x] - q->gb[x]);
+      d2 += (double)d[x] * d[x];
+      u2 += (double)u[x] * u[x];
+    }
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) {
+        const int64_t at = tap_at(s, q, i, j);
+        q->ga[at] = q->gb[at] = 0;
+      }
+  }
+  sums[0] += r2;
+  sums[1] += d2;
+  sums[2] += u2;
+}
+
+void cdl_sig_grad(hcsc_cdl *s, cdl_sig *q, const float *v, double *acc)
+{
+  const int M = s->M, C = s->C, MC = M * C, k = s->k;
+  const int64_t N = q->N, nf = q->nf;
+  pad_atoms(s, q, v, q->sp);
+  fftwf_execute(q->fwd_mc);
+  for (int64_t f = 0; f < nf; f++) {
+    float *D = (float *)(q->HF + f * MC);
+    const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
+    for (int c = 0; c < C; c++) {
+      double rr = -X[2 * c], ri = -X[2 * c + 1];
+      for (int m = 0; m < M; m++) {
+        const double zr = Z[2 * m], zi = Z[2 * m + 1], dr = D[2 * (m * C + c)], di = D[2 * (m * C + c) + 1];
+        rr += zr * dr - zi * di;
+        ri += zr * di + zi * dr;
+      }
+      for (int m = 0; m < M; m++) {
+        const double zr = Z[2 * m], zi = Z[2 * m + 1];
+        D[2 * (m * C + c)] = (float)(zr * rr + zi * ri);
+        D[2 * (m * C + c) + 1] = (float)(zr * ri - zi * rr);
+      }
+    }
+  }
+  fftwf_execute(q->inv_mc);
+  const double invN = 1.0 / (double)N;
+  for (int p = 0; p < MC; p++)
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++)
+        acc[((int64_t)p * k + i) * k + j] += invN * q->sp[(int64_t)p * N + tap_at(s, q, i, j)];
+}
+
+void cdl_sig_residual_energy(hcsc_cdl *s, cdl_sig *q)
+{
+  const int M = s->M, C = s->C, MC = M * C, k = s->k;
+  const int64_t N = q->N, nf = q->nf;
+  pad_atoms(s, q, s->g.atoms, q->sp);
+  fftwf_execute(q->fwd_mc);
+  for (int64_t f = 0; f < nf; f++) {
+    const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
+    const float *Z = (const float *)(q->ZF + f * M);
+    float *B = (float *)(q->BF + f * C);
+    for (int c = 0; c < C; c++) {
+      double rr = X[2 * c], ri = X[2 * c + 1];
+      for (int m = 0; m < M; m++) {
+        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
+        rr -= hr * Z[2 * m] - hi * Z[2 * m + 1];
+        ri -= hr * Z[2 * m + 1] + hi * Z[2 * m];
+      }
+      B[2 * c] = (float)rr;
+      B[2 * c + 1] = (float)ri;
+    }
+  }
+  fftwf_execute(q->inv_c);
+  const float invN = (float)(1.0 / (double)N);
+  for (int64_t p = 0; p < (int64_t)C * N; p++) q->sp[p] *= invN;
+  /* Energy of the k x k patch whose top-left corner is (r, c); patches
+   * that would wrap around the region are excluded. */
+  for (int r = 0; r < q->R; r++)
+    for (int c = 0; c < q->Q; c++) {
+      double e = -1;
+      if (r + k <= q->R && c + k <= q->Q) {
+        e = 0;
+        for (int ch = 0; ch < C; ch++)
+          for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+              const float v = q->sp[((int64_t)ch * q->R + r + i) * q->Q + c + j];
+              e += (double)v * v;
+            }
+      }
+      q->en[(int64_t)r * q->Q + c] = (float)e;
+    }
+}
+
+void cdl_project(float *g, int M, int C, int k)
+{
+  const int64_t n = (int64_t)C * k * k;
+  for (int m = 0; m < M; m++) {
+    double s2 = 0;
+    for (int64_t t = 0; t < n; t++) s2 += (double)g[m * n + t] * g[m * n + t];
+    if (s2 > 1) {
+      const double sc = 1.0 / sqrt(s2);
+      for (int64_t t = 0; t < n; t++) g[m * n + t] = (float)(g[m * n + t] * sc);
+    }
+  }
+}

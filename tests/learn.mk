@@ -1,0 +1,1 @@
+# hypercsc learn (dictionary learning command)
