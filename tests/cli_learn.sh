@@ -92,11 +92,14 @@ if [ "$HCSC_NP" -ge 2 ]; then
     --resume "$T/b/c.ckpt"
   HCSC_MPIRUN=$saved
 fi
-expect_error "other lambda" "lambda" learn "$T/s.nc" -o "$T/x.nc" --atoms 6 --size 5 --lambda 0.1 --iters 20 \
-  --resume "$T/b/c.ckpt"
-[ -e "$T/x.nc" ] && fail "a failed resume left $T/x.nc"
-expect_error "different band counts" "band count" learn "$T/s.nc" "$T/s3.nc" -o "$T/x.nc" $L
-expect_error "--atoms 0" "atoms" learn "$T/s.nc" -o "$T/x.nc" --atoms 0 --size 5
+# Checks that do not depend on the split: at 1 and 2 ranks only (each
+# mpiexec costs seconds on a shared machine at 4 ranks).
+if [ "$HCSC_NP" -le 2 ]; then
+  expect_error "other lambda" "lambda" learn "$T/s.nc" -o "$T/x.nc" --atoms 6 --size 5 --lambda 0.1 --iters 20 \
+    --resume "$T/b/c.ckpt"
+  expect_error "different band counts" "band count" learn "$T/s.nc" "$T/s3.nc" -o "$T/x.nc" $L
+  expect_error "--atoms 0" "atoms" learn "$T/s.nc" -o "$T/x.nc" --atoms 0 --size 5
+fi
 expect_error "atoms larger than a tile" "larger" learn "$T/s.nc" -o "$T/x.nc" --atoms 6 --size 40
 [ -e "$T/x.nc" ] && fail "a failed run left $T/x.nc"
 
