@@ -2,7 +2,8 @@
  *
  * Each rank's training signals are its tiles of one or more scenes (or, with
  * opts.crop, one random crop x crop window of each tile per iteration, drawn
- * from the counter RNG keyed on (seed, iteration, signal's global position)).
+ * from the counter RNG keyed on (seed, iteration, the signal's global box):
+ * the same crops whatever the rank count).
  * Every signal is a circular region, as SPORCO treats each training image.
  * One outer iteration (hcsc_cdl_step) is:
  *

@@ -141,11 +141,14 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
   const int C = s->C, M = s->M;
   int oy = 0, ox = 0;
   if (s->o.crop > 0) {
-    /* Keyed on (seed, iteration, signal, tile position): the same crops on
-     * a resumed run and for a tile whatever else the rank holds. */
+    /* Keyed on (seed, iteration, the signal's global position and size):
+     * the same crops on a resumed run and for the same signal whatever the
+     * rank count or the rank's other signals (two signals with the same box,
+     * e.g. of two scenes, get the same crops). */
     const uint32_t it = (uint32_t)s->iter;
-    oy = (int)(hcsc_rng_uniform(s->o.seed, it, 2 * q->index, q->tr0, q->tc0) * (q->tR - q->R + 1));
-    ox = (int)(hcsc_rng_uniform(s->o.seed, it, 2 * q->index + 1, q->tr0, q->tc0) * (q->tQ - q->Q + 1));
+    const int64_t sz = (int64_t)q->tR * 65536 + q->tQ;
+    oy = (int)(hcsc_rng_uniform(s->o.seed, it, 2 * sz, q->tr0, q->tc0) * (q->tR - q->R + 1));
+    ox = (int)(hcsc_rng_uniform(s->o.seed, it, 2 * sz + 1, q->tr0, q->tc0) * (q->tQ - q->Q + 1));
     if (oy > q->tR - q->R) oy = q->tR - q->R;
     if (ox > q->tQ - q->Q) ox = q->tQ - q->Q;
     memset(q->Y, 0, sizeof(float) * (size_t)M * (size_t)q->N);
