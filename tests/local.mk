@@ -41,3 +41,4 @@ MPI_TESTS += tests/t_core.np1 tests/t_core.np2 tests/t_core.np3 tests/t_core.np4
 include tests/admm.mk
 include tests/ckpt.mk
 include tests/cdl.mk
+include tests/learn.mk

@@ -70,6 +70,16 @@ int hcsc_cli_parse_size(const char *spec, int64_t *rows, int64_t *cols, int64_t 
 /* Print the timers if --timings was given.  Collective. */
 void hcsc_cli_report_timings(const hcsc_cli *cli);
 
+/* Draw the atoms of layer d over channels ch[0..nc) (nc = 1: grey, 3:
+ * red, green, blue; 0-based) into a new 8-bit picture *out (plane by plane,
+ * as hcsc_picture_write_png takes it; the caller frees it) of *w x *h
+ * pixels: tiles of k s x k s pixels on a grid of ceil(sqrt(M)) columns with
+ * 1-pixel black lines between and around them; each atom stretched
+ * symmetrically around 0 (128 + 127 v / max|atom| over the channels
+ * shown).  Not collective (rank 0 draws). */
+int hcsc_cli_mosaic(const hcsc_dict *d, const int *ch, int nc, int s, unsigned char **out, int *w,
+                    int *h);
+
 /* The commands.  Each returns 0 or a negative HCSC_E* code that is the same
  * on every rank (collective). */
 int hcsc_cmd_info(hcsc_cli *cli, int argc, char **argv);
@@ -80,5 +90,6 @@ int hcsc_cmd_eval(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_pca(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_dict(hcsc_cli *cli, int argc, char **argv); /* "dict init", "dict show" */
 int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv);
+int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv);
 
 #endif

@@ -240,39 +240,6 @@ cleanup:
   return err;
 }
 
-/* Rank 0: draw layer d's atoms over channels ch[0..nc) into a new picture.
- * Not collective. */
-static int mosaic(const hcsc_dict *d, const int *ch, int nc, int s, unsigned char **out, int *w, int *h)
-{
-  int err = 0;
-  const int M = d->natoms, k = d->ksize, t = k * s + 1;
-  int gc = (int)ceil(sqrt((double)M));
-  if (gc < 1) gc = 1;
-  int gr = (M + gc - 1) / gc;
-  *w = gc * t + 1;
-  *h = gr * t + 1;
-  if ((double)*w * *h * nc > 1e9) HCSC_FAIL(HCSC_ESIZE, "dict show: a %d x %d mosaic is too large", *w, *h);
-  unsigned char *px = NULL;
-  HCSC_CALLOC(px, (size_t)*w * *h * nc);
-  for (int m = 0; m < M; m++) {
-    double amax = 0;
-    for (int c = 0; c < nc; c++)
-      for (int i = 0; i < k; i++)
-        for (int j = 0; j < k; j++) amax = fmax(amax, fabs(HCSC_ATOM(d, m, ch[c], i, j)));
-    int y0 = (m / gc) * t + 1, x0 = (m % gc) * t + 1;
-    for (int c = 0; c < nc; c++)
-      for (int i = 0; i < k * s; i++)
-        for (int j = 0; j < k * s; j++) {
-          double v = HCSC_ATOM(d, m, ch[c], i / s, j / s);
-          px[((size_t)c * *h + y0 + i) * *w + x0 + j] =
-              (unsigned char)lround(128.0 + (amax > 0 ? 127.0 * v / amax : 0.0));
-        }
-  }
-  *out = px;
-cleanup:
-  return err;
-}
-
 static int dict_show(hcsc_cli *cli, int argc, char **argv)
 {
   int err = 0, layer = 0, channel = 0, scale_px = 0, nd = 0, ch[3] = {0, 0, 0}, nc = 1;
@@ -334,7 +301,7 @@ static int dict_show(hcsc_cli *cli, int argc, char **argv)
   for (int i = 0; i < nc; i++) ch[i]--;
   if (!scale_px) scale_px = 32 / dl->ksize > 1 ? 32 / dl->ksize : 1;
   if (cli->rank == 0) {
-    err = mosaic(dl, ch, nc, scale_px, &px, &w, &h);
+    err = hcsc_cli_mosaic(dl, ch, nc, scale_px, &px, &w, &h);
     if (!err) err = hcsc_picture_write_png(out, px, w, h, nc, cli->force);
   }
   HCSC_CHECK(hcsc_error_agree(cli->comm, err));

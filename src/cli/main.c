@@ -1,5 +1,6 @@
 /* hypercsc — command-line entry point: MPI start-up, command dispatch and
- * the exit status (0 success, 1 error, 2 bad command line), the same on
+ * the exit status (0 success, 1 error, 2 bad command line, 75 stopped by a
+ * signal after writing a checkpoint), the same on
  * every rank so that mpiexec and srun report failures. */
 #include "config.h"
 
@@ -24,6 +25,7 @@ static const command commands[] = {
     {"pca", hcsc_cmd_pca, "spectral subspace (PCA of the band covariance), low-rank reconstruction"},
     {"dict", hcsc_cmd_dict, "make a dictionary (random, scene patches, file); draw its atoms (PNG)"},
     {"code", hcsc_cmd_code, "sparse codes of a scene for a dictionary (ISTA/FISTA), reconstruction"},
+    {"learn", hcsc_cmd_learn, "learn a dictionary from scenes (consensus ADMM), checkpoints, resume"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -92,6 +94,11 @@ int main(int argc, char **argv)
     status = 0; /* --help */
   } else if (err == HCSC_EINVAL && strcmp(hcsc_error_message(), "invalid command line") == 0) {
     status = 2; /* the parser already printed the reason */
+  } else if (err == HCSC_EINTERRUPT) {
+    /* Stopped by SIGTERM/SIGUSR1 after writing a checkpoint (hcsc/signal.h):
+     * a distinct status so that a batch script can resubmit with --resume. */
+    hcsc_log_error(err, 0);
+    status = HCSC_EXIT_SIGNALLED;
   } else if (err < 0) {
     hcsc_log_error(err, 0);
     status = 1;
