@@ -26,29 +26,7 @@
 #include <unistd.h>
 
 #include "hypercsc.h"
-
-static void machine(int np)
-{
-  char line[512], model[256] = "unknown", host[256] = "?";
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
-    char *p = strchr(line, ':');
-    if (p && !strncmp(line, "model name", 10) && !strcmp(model, "unknown")) {
-      snprintf(model, sizeof model, "%s", p + 2);
-      model[strcspn(model, "\n")] = '\0';
-    }
-  }
-  if (f) fclose(f);
-  gethostname(host, sizeof host - 1);
-  double load[3] = {0, 0, 0};
-  f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
-    fclose(f);
-  }
-  printf("host %s: %s, %ld cores online; %d ranks; load average %.2f %.2f %.2f\n", host, model,
-         sysconf(_SC_NPROCESSORS_ONLN), np, load[0], load[1], load[2]);
-}
+#include "machine.h"
 
 /* The rank's tile of the scene: x = sum_m d_m * z_m + noise, codes with
  * density 0.002 keyed on (atom, global row, global col). */
@@ -144,7 +122,8 @@ int main(int argc, char **argv)
   memset(&init, 0, sizeof init);
   memset(&tile, 0, sizeof tile);
   if (rank == 0) {
-    machine(np);
+    bench_machine(NULL);
+    printf("%d ranks\n", np);
     printf("scene %d x %d x %d, %d atoms %d x %d, signals %d x %d cut from each tile, crop %d, %d code "
            "iterations per outer iteration, %d outer iterations (first not timed)\n",
            N, N, C, M, k, k, sub, sub, crop, code_iters, iters);

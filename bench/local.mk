@@ -26,7 +26,7 @@ CLEANFILES += bench/bench_pursuit
 bench: bench/bench_pursuit
 # Dictionary learning: consensus ADMM vs projected gradient (bench/cdl.c)
 EXTRA_PROGRAMS += bench/bench_cdl
-bench_bench_cdl_SOURCES = bench/cdl.c
+bench_bench_cdl_SOURCES = bench/cdl.c bench/machine.c bench/machine.h
 bench_bench_cdl_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_cdl
 bench: bench/bench_cdl
