@@ -351,19 +351,13 @@ int hcsc_ckpt_write(MPI_Comm comm, const char *path, const char *kind, const hcs
 
   HCSC_CHECK(hcsc_output_check(comm, path, force));
   if (rank == 0) {
-    /* Beside the target, so the final rename stays on one file system. */
+    /* Beside the target, so the final rename stays on one file system; dir
+     * is synced after the rename. */
     const char *slash = strrchr(path, '/');
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) + (slash == path), path);
     else snprintf(dir, sizeof dir, ".");
-    snprintf(tmp, sizeof tmp, "%s/.%s.hcsc-tmp-XXXXXX", dir, slash ? slash + 1 : path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-      err = HCSC_ERR_ERRNO(tmp, "cannot create a temporary checkpoint");
-    } else {
-      made = 1;
-      fchmod(fd, 0644); /* mkstemp's 0600 would hide the checkpoint from a job's group */
-      close(fd);
-    }
+    err = hcsc_io_temp_file(path, tmp, sizeof tmp);
+    made = !err;
   }
   HCSC_CHECK(hcsc_error_agree(comm, err));
   HCSC_MPI(MPI_Bcast(tmp, (int)sizeof tmp, MPI_CHAR, 0, comm));

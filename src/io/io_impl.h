@@ -90,6 +90,12 @@ int hcsc_io_gtiff_write(const char *path, const hcsc_meta *m, const hcsc_grid *g
  * Not collective. */
 const char *hcsc_io_mpi_path(const char *path, char *buf, size_t n);
 
+/* Create an empty file ".BASE.hcsc-tmp-XXXXXX" beside path (the same
+ * directory, so the final rename stays on one file system) with the mode a
+ * new file gets (0666 less the umask: mkstemp's 0600 would hide an output
+ * from the job's group).  tmp (n bytes) receives its name.  Not collective. */
+int hcsc_io_temp_file(const char *path, char *tmp, size_t n);
+
 /* Bytes converted and moved per collective I/O call (16 MiB unless the
  * environment variable HCSC_IO_CHUNK gives another count of bytes).
  * Not collective. */

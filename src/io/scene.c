@@ -368,6 +368,31 @@ static int split_path(const char *path, char *dir, char *base)
 }
 
 /* See scene.h.  Collective on comm: rank 0 checks, the verdict is agreed. */
+int hcsc_io_temp_file(const char *path, char *tmp, size_t n)
+{
+  const char *slash = strrchr(path, '/');
+  const int dl = slash ? (int)(slash - path) + (slash == path) : 1;
+  if (snprintf(tmp, n, "%.*s/.%s.hcsc-tmp-XXXXXX", dl, slash ? path : ".", slash ? slash + 1 : path) >= (int)n)
+    return HCSC_ERR(HCSC_EINVAL, "%s: path too long", path);
+  const int fd = mkstemp(tmp);
+  if (fd < 0) {
+    const int e = HCSC_ERR_ERRNO(tmp, "cannot create a temporary file");
+    tmp[0] = '\0';
+    return e;
+  }
+  const mode_t mask = umask(0);
+  umask(mask);
+  if (fchmod(fd, 0666 & ~mask) != 0) {
+    const int e = HCSC_ERR_ERRNO(tmp, "cannot set the mode of");
+    close(fd);
+    unlink(tmp);
+    tmp[0] = '\0';
+    return e;
+  }
+  close(fd);
+  return 0;
+}
+
 int hcsc_output_check(MPI_Comm comm, const char *path, int force)
 {
   int err = 0, rank;

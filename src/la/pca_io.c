@@ -101,15 +101,7 @@ int hcsc_pca_save(MPI_Comm comm, const hcsc_pca *p, const char *path, int force)
   if (rank == 0) {
     /* A unique temporary name beside the target, so the rename stays on
      * one file system and a failed run leaves nothing at path. */
-    const char *slash = strrchr(path, '/');
-    int dl = slash ? (int)(slash - path) : 1;
-    int fd = -1;
-    if (snprintf(tmp, sizeof tmp, "%.*s/.%s.hcsc-tmp-XXXXXX", dl, slash ? path : ".",
-                 slash ? slash + 1 : path) >= (int)sizeof tmp)
-      err = HCSC_ERR(HCSC_EINVAL, "%s: path too long", path);
-    else if ((fd = mkstemp(tmp)) < 0)
-      err = HCSC_ERR_ERRNO(tmp, "cannot create a temporary file");
-    if (fd >= 0) close(fd);
+    err = hcsc_io_temp_file(path, tmp, sizeof tmp);
     if (!err) err = write_file(p, tmp);
     if (!err && rename(tmp, path) != 0) err = HCSC_ERR_ERRNO(path, "cannot rename the temporary file to");
     if (err && tmp[0]) unlink(tmp);
