@@ -32,7 +32,7 @@ static const hcsc_cmd_desc info = {
     "first scene, the same on any rank count) or a dictionary FILE (its layer 0).\n"
     "Stops after --iters iterations in all, or when the consensus residuals reach --tol.\n"
     "--log CSV: iter,objective,sparsity,primal,dual,rho_dict,t_code,t_dict,t_reduce,\n"
-    "bytes_reduced per iteration (rank 0 writes it, renamed into place at the end).\n"
+    "bytes_reduced,layer per iteration (rank 0 writes it, renamed into place at the end).\n"
     "Checkpoints (--checkpoint FILE): every --checkpoint-every N iterations and at the end,\n"
     "replaced atomically.  --resume FILE continues a checkpoint of the same inputs, options\n"
     "and rank count bit for bit (--iters counts all iterations, those before included).\n"
@@ -44,7 +44,21 @@ static const hcsc_cmd_desc info = {
     "grey otherwise), PREFIX_objective.png (objective per iteration, log scale) and\n"
     "PREFIX_spectra.png (per atom and channel, the channel's energy signed like its centre\n"
     "tap, mapped back through the subspace with --channels, against wavelength when known);\n"
-    "the plots need gnuplot (skipped with a warning without it).",
+    "the plots need gnuplot (skipped with a warning without it).\n"
+    "--layers L --atoms M1,M2 --size k1,k2 [--lambdas l1,l2]: a multi-layer stack: layer 1 as\n"
+    "above, then each scene's tile coded with it (FISTA, 100 iterations, lambda l1, on the\n"
+    "grid with the operator's halo) and layer 2 learned on those M1-channel codes, and so on;\n"
+    "written as a stack (structure 1) for 'hypercsc code --solver mlfista'.  Layer l + 1 starts\n"
+    "from random atoms (--seed + l).  --scales 1,2[,4] --atoms M1,M2 --size k1,k2: one set\n"
+    "per scale s, learned on each rank's tile box-filtered (s x s, clipped at the tile's\n"
+    "edge) and subsampled by s: a pyramid approximation of the joint model\n"
+    "x = sum_s U_s(D_s z_s), not its exact learning; a set's k x k coarse atoms are stored\n"
+    "as sk x sk full-resolution taps (nearest neighbour, renormalised) at scale s in a\n"
+    "multi-scale file (structure 2) for 'hypercsc code'.  The log's last column is the layer\n"
+    "(or set) number; --png, the JSON and summary figures describe layer/set 1.\n"
+    "Checkpoints cover layer/set 1 only: --checkpoint holds its state (written at its end),\n"
+    "a signal during a later layer/set rewrites it and exits 75, and --resume continues\n"
+    "layer 1 then learns the later layers/sets from their start.",
     1, -1};
 
 /* Scalars stored in a checkpoint besides the learner's own (the first
