@@ -32,7 +32,7 @@ static const hcsc_cmd_desc info = {
     "first scene, the same on any rank count) or a dictionary FILE (its layer 0).\n"
     "Stops after --iters iterations in all, or when the consensus residuals reach --tol.\n"
     "--log CSV: iter,objective,sparsity,primal,dual,rho_dict,t_code,t_dict,t_reduce,\n"
-    "bytes_reduced per iteration (rank 0 writes it, renamed into place at the end).\n"
+    "bytes_reduced,layer per iteration (rank 0 writes it, renamed into place at the end).\n"
     "Checkpoints (--checkpoint FILE): every --checkpoint-every N iterations and at the end,\n"
     "replaced atomically.  --resume FILE continues a checkpoint of the same inputs, options\n"
     "and rank count bit for bit (--iters counts all iterations, those before included).\n"
@@ -44,7 +44,21 @@ static const hcsc_cmd_desc info = {
     "grey otherwise), PREFIX_objective.png (objective per iteration, log scale) and\n"
     "PREFIX_spectra.png (per atom and channel, the channel's energy signed like its centre\n"
     "tap, mapped back through the subspace with --channels, against wavelength when known);\n"
-    "the plots need gnuplot (skipped with a warning without it).",
+    "the plots need gnuplot (skipped with a warning without it).\n"
+    "--layers L --atoms M1,M2 --size k1,k2 [--lambdas l1,l2]: a multi-layer stack: layer 1 as\n"
+    "above, then each scene's tile coded with it (FISTA, 100 iterations, lambda l1, on the\n"
+    "grid with the operator's halo) and layer 2 learned on those M1-channel codes, and so on;\n"
+    "written as a stack (structure 1) for 'hypercsc code --solver mlfista'.  Layer l + 1 starts\n"
+    "from random atoms (--seed + l).  --scales 1,2[,4] --atoms M1,M2 --size k1,k2: one set\n"
+    "per scale s, learned on each rank's tile box-filtered (s x s, clipped at the tile's\n"
+    "edge) and subsampled by s: a pyramid approximation of the joint model\n"
+    "x = sum_s U_s(D_s z_s), not its exact learning; a set's k x k coarse atoms are stored\n"
+    "as sk x sk full-resolution taps (nearest neighbour, renormalised) at scale s in a\n"
+    "multi-scale file (structure 2) for 'hypercsc code'.  The log's last column is the layer\n"
+    "(or set) number; --png, the JSON and summary figures describe layer/set 1.\n"
+    "Checkpoints cover layer/set 1 only: --checkpoint holds its state (written at its end),\n"
+    "a signal during a later layer/set rewrites it and exits 75, and --resume continues\n"
+    "layer 1 then learns the later layers/sets from their start.",
     1, -1};
 
 /* Scalars stored in a checkpoint besides the learner's own (the first
@@ -65,6 +79,8 @@ typedef struct {
   int nhist, hist_cap;
   double last_objective;
 } learn_run;
+
+#define MAX_STAGES HCSC_ML_MAX_LAYERS
 
 /* Append to the objective history.  Not collective (same on every rank). */
 static int hist_push(learn_run *r, double v)
@@ -220,6 +236,118 @@ cleanup:
   return err;
 }
 
+/* Parse --OPT's comma list of at most max numbers into v (*n of them):
+ * integers >= 1 when isint, else finite values > 0.  Not collective. */
+static int parse_list(const char *opt, const char *s, int isint, double *v, int max, int *n)
+{
+  int err = 0;
+  const char *p = s;
+  *n = 0;
+  for (;;) {
+    char *end = NULL;
+    if (*n == max) HCSC_FAIL(HCSC_EINVAL, "learn: --%s '%s': at most %d values", opt, s, max);
+    double x = strtod(p, &end);
+    if (end == p || !isfinite(x) || !(x > 0) || (isint && (x != floor(x) || x > 1e6)) ||
+        (*end != ',' && *end != '\0'))
+      HCSC_FAIL(HCSC_EINVAL, "learn: --%s '%s': expected %s separated by commas", opt, s,
+                isint ? "integers >= 1" : "values > 0");
+    v[(*n)++] = x;
+    if (*end == '\0') break;
+    p = end + 1;
+  }
+cleanup:
+  return err;
+}
+
+/* The scale-s training signal of a tile: the s x s box average of x at
+ * every lattice pixel (global row % s == 0, col % s == 0) of the tile, the
+ * box clipped at the tile's edge (each rank filters its own tile, without
+ * halo: an approximation next to tile borders).  y is allocated here, on
+ * the coarse box (rows r0/s...), no halo.  Not collective. */
+static int subsample_tile(const hcsc_tile *x, int s, hcsc_tile *y)
+{
+  int err = 0;
+  const hcsc_box *b = &x->box;
+  const int64_t i0 = (b->r0 + s - 1) / s, i1 = (b->r0 + b->nr - 1) / s;
+  const int64_t j0 = (b->c0 + s - 1) / s, j1 = (b->c0 + b->nc - 1) / s;
+  hcsc_box cb = {b->b0, b->nb, i0, i1 - i0 + 1, j0, j1 - j0 + 1};
+  if (cb.nr < 1 || cb.nc < 1)
+    HCSC_FAIL(HCSC_ESIZE, "learn: a %lld x %lld tile has no pixel at scale %d", (long long)b->nr,
+              (long long)b->nc, s);
+  HCSC_CHECK(hcsc_tile_alloc(y, &cb, x->nchan, 0));
+  hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  for (int64_t ch = 0; ch < x->nchan; ch++)
+    for (int64_t i = 0; i < cb.nr; i++)
+      for (int64_t j = 0; j < cb.nc; j++) {
+        const int64_t r0 = (i0 + i) * s - b->r0, c0 = (j0 + j) * s - b->c0;
+        double acc = 0;
+        int cnt = 0;
+        for (int64_t r = r0; r < r0 + s && r < b->nr; r++)
+          for (int64_t c = c0; c < c0 + s && c < b->nc; c++, cnt++) acc += HCSC_TILE_AT(x, ch, r, c);
+        HCSC_TILE_AT(y, ch, i, j) = (float)(acc / cnt);
+      }
+  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+cleanup:
+  return err;
+}
+
+/* Atoms learned on the s-times coarser grid, put on the full-resolution
+ * grid the multi-scale coder uses (lattice codes, full-resolution taps):
+ * each coarse tap replicated over s x s taps (nearest neighbour), so a
+ * k x k coarse atom becomes sk x sk, then normalised.  Not collective. */
+static int upsample_atoms(const hcsc_dict *c, int s, hcsc_dict *out)
+{
+  int err = 0;
+  const int k = c->ksize;
+  HCSC_CHECK(hcsc_dict_alloc(out, c->natoms, c->nchan, s * k, s));
+  for (int m = 0; m < c->natoms; m++)
+    for (int ch = 0; ch < c->nchan; ch++)
+      for (int i = 0; i < s * k; i++)
+        for (int j = 0; j < s * k; j++) HCSC_ATOM(out, m, ch, i, j) = HCSC_ATOM(c, m, ch, i / s, j / s);
+  hcsc_dict_normalize(out);
+cleanup:
+  return err;
+}
+
+/* Outer iterations of the learner r->cdl until r->iters, a signal (*signo)
+ * or convergence; one log line per iteration with its layer (or set)
+ * number; the checkpoint of --checkpoint-every only for layer 1.
+ * Collective on the command's comm. */
+static int run_stage(learn_run *r, int layer, FILE *logf, int *werr, const char *ckpt, int ckpt_every,
+                     int *signo, int *converged, int *steps, hcsc_cdl_report *rep)
+{
+  int err = 0;
+  char label[32];
+  snprintf(label, sizeof label, layer > 1 ? "learn %d" : "learn", layer);
+  hcsc_progress *bar = hcsc_progress_create(r->cli->comm, label, r->iters, "iters");
+  while (hcsc_cdl_iteration(r->cdl) < r->iters) {
+    HCSC_CHECK(hcsc_signal_agree(r->cli->comm, signo));
+    if (*signo) break;
+    HCSC_CHECK(hcsc_cdl_step(r->cdl, rep));
+    (*steps)++;
+    r->last_objective = rep->objective;
+    HCSC_CHECK(hcsc_error_agree(r->cli->comm, hist_push(r, rep->objective)));
+    if (logf && fprintf(logf, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.6f,%.6f,%.6f,%.0f,%d\n", rep->iter,
+                        rep->objective, rep->sparsity, rep->primal, rep->dual, rep->rho_dict, rep->t_code,
+                        rep->t_dict, rep->t_reduce, rep->bytes_reduced, layer) < 0)
+      *werr = 1;
+    /* Flushed every line: people (and the signal test) watch it grow. */
+    if (logf && fflush(logf) != 0) *werr = 1;
+    char extra[96];
+    snprintf(extra, sizeof extra, "objective %.6g primal %.2g", rep->objective, rep->primal);
+    hcsc_progress_update(bar, rep->iter, extra);
+    if (rep->converged) {
+      *converged = 1;
+      break;
+    }
+    if (layer == 1 && ckpt && ckpt_every > 0 && rep->iter % ckpt_every == 0 && rep->iter < r->iters)
+      HCSC_CHECK(ckpt_save(r, ckpt));
+  }
+cleanup:
+  hcsc_progress_finish(&bar);
+  return err;
+}
+
 /* Check the output paths: the dictionary, log, subspace, pictures and the
  * checkpoint (unless it is the one being resumed, which the run replaces).
  * Collective. */
@@ -246,7 +374,13 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
 {
   int err = 0, nd = 0, signo = 0, nscenes = 0, ckpt_every = 0, nonneg = 0, channels = 0;
   const char *out = NULL, *method_s = "consensus", *init = "random", *log_path = NULL, *ckpt = NULL,
-             *resume = NULL, *png = NULL, *sub_opt = NULL;
+             *resume = NULL, *png = NULL, *sub_opt = NULL, *atoms_s = NULL, *size_s = NULL,
+             *lambdas_s = NULL, *scales_s = NULL;
+  int nlayers = 1, nst = 1, nscales = 0, nv = 0;
+  double atoms_v[MAX_STAGES], size_v[MAX_STAGES], lambda_v[MAX_STAGES], scale_v[MAX_STAGES] = {1, 1, 1};
+  hcsc_dict stage_d[MAX_STAGES], coarse = {0};
+  hcsc_tile *xs = NULL;
+  learn_run rs;
   char **pos = NULL;
   int npos = 0;
   char tmplog[4200] = "", sub_path[4200] = "", def_ckpt[4200] = "";
@@ -259,17 +393,21 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
   hcsc_dict d0 = {0}, *dl = NULL;
   hcsc_dict_info dinfo = {0, 0, NULL};
   hcsc_pca sub = {0};
-  hcsc_progress *bar = NULL;
   learn_run r;
   memset(&r, 0, sizeof r);
+  memset(&rs, 0, sizeof rs);
+  memset(stage_d, 0, sizeof stage_d);
   r.cli = cli;
   r.last_objective = NAN;
   hcsc_cdl_opts_default(&r.co);
   r.iters = 50;
   const hcsc_opt opts[] = {
       {"output", 'o', HCSC_OPT_STRING, &out, "DICT.nc", "dictionary to write (required)"},
-      {"atoms", 0, HCSC_OPT_INT, &r.atoms, "M", "number of atoms (required)"},
-      {"size", 0, HCSC_OPT_INT, &r.ksize, "k", "atoms are k x k (required)"},
+      {"atoms", 0, HCSC_OPT_STRING, &atoms_s, "M[,M2..]", "atoms (per layer or set; required)"},
+      {"size", 0, HCSC_OPT_STRING, &size_s, "k[,k2..]", "atoms are k x k (per layer or set; required)"},
+      {"layers", 0, HCSC_OPT_INT, &nlayers, "L", "learn a stack of L layers (1..3; default 1)"},
+      {"scales", 0, HCSC_OPT_STRING, &scales_s, "s1,s2..", "learn one set per scale (1, 2, 4)"},
+      {"lambdas", 0, HCSC_OPT_STRING, &lambdas_s, "L1,L2..", "lambda per layer or set (default --lambda)"},
       {"channels", 0, HCSC_OPT_INT, &channels, "r", "learn on r PCA components (default: all bands)"},
       {"subspace", 0, HCSC_OPT_STRING, &sub_opt, "SUB.nc", "where --channels writes the subspace"},
       {"iters", 0, HCSC_OPT_INT, &r.iters, "N", "outer iterations in all (default 50)"},
@@ -295,8 +433,47 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
   nscenes = npos;
   r.co.nonneg = nonneg;
   if (!out) HCSC_FAIL(HCSC_EINVAL, "learn: -o DICT.nc is required");
-  if (r.atoms < 1) HCSC_FAIL(HCSC_EINVAL, "learn: --atoms %d must be at least 1", r.atoms);
-  if (r.ksize < 1 || r.ksize > 64) HCSC_FAIL(HCSC_EINVAL, "learn: --size %d must be in 1..64", r.ksize);
+  if (!atoms_s || !size_s) HCSC_FAIL(HCSC_EINVAL, "learn: --atoms and --size are required");
+  if (nlayers < 1 || nlayers > HCSC_ML_MAX_LAYERS)
+    HCSC_FAIL(HCSC_EINVAL, "learn: --layers %d must be in 1..%d", nlayers, HCSC_ML_MAX_LAYERS);
+  if (scales_s) {
+    HCSC_CHECK(parse_list("scales", scales_s, 1, scale_v, MAX_STAGES, &nscales));
+    for (int i = 0; i < nscales; i++)
+      if ((scale_v[i] != 1 && scale_v[i] != 2 && scale_v[i] != 4) || (i > 0 && scale_v[i] <= scale_v[i - 1]))
+        HCSC_FAIL(HCSC_EINVAL, "learn: --scales '%s': scales are 1, 2 or 4, increasing", scales_s);
+    if (nlayers > 1) HCSC_FAIL(HCSC_EINVAL, "learn: --layers and --scales do not combine (one or the other)");
+  }
+  nst = nscales > nlayers ? nscales : nlayers;
+  {
+    /* "--atoms 0" parses as a list of one bad value: name the count. */
+    char *e = NULL;
+    double a = strtod(atoms_s, &e);
+    if (*e == '\0' && a < 1) HCSC_FAIL(HCSC_EINVAL, "learn: --atoms %s must be at least 1", atoms_s);
+  }
+  HCSC_CHECK(parse_list("atoms", atoms_s, 1, atoms_v, MAX_STAGES, &nv));
+  if (nv != nst)
+    HCSC_FAIL(HCSC_EINVAL, "learn: --atoms '%s' has %d value%s, expected %d (one per %s)", atoms_s, nv,
+              nv == 1 ? "" : "s", nst, nscales > 1 ? "scale" : "layer");
+  HCSC_CHECK(parse_list("size", size_s, 1, size_v, MAX_STAGES, &nv));
+  if (nv != nst)
+    HCSC_FAIL(HCSC_EINVAL, "learn: --size '%s' has %d value%s, expected %d (one per %s)", size_s, nv,
+              nv == 1 ? "" : "s", nst, nscales > 1 ? "scale" : "layer");
+  for (int i = 0; i < nst; i++) {
+    lambda_v[i] = r.co.lambda;
+    if (size_v[i] * scale_v[i] > 64)
+      HCSC_FAIL(HCSC_EINVAL, "learn: --size %g must be in 1..64 (times its scale)", size_v[i]);
+  }
+  if (lambdas_s) {
+    HCSC_CHECK(parse_list("lambdas", lambdas_s, 0, lambda_v, MAX_STAGES, &nv));
+    if (nv != nst)
+      HCSC_FAIL(HCSC_EINVAL, "learn: --lambdas '%s' has %d value%s, expected %d", lambdas_s, nv,
+                nv == 1 ? "" : "s", nst);
+    r.co.lambda = lambda_v[0];
+  }
+  r.atoms = (int)atoms_v[0];
+  r.ksize = (int)size_v[0];
+  if (nst > 1 && strcmp(init, "random") != 0 && scale_v[0] != 1)
+    HCSC_FAIL(HCSC_EINVAL, "learn: --init %s needs the first scale to be 1", init);
   if (channels < 0) HCSC_FAIL(HCSC_EINVAL, "learn: --channels %d must be at least 1", channels);
   if (r.iters < 0) HCSC_FAIL(HCSC_EINVAL, "learn: --iters %d must be >= 0", r.iters);
   if (ckpt_every < 0) HCSC_FAIL(HCSC_EINVAL, "learn: --checkpoint-every %d must be >= 0", ckpt_every);
@@ -381,8 +558,15 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
                 r.ksize, r.ksize, r.nchan);
     HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_dict_copy(&d0, &dl[0])));
   }
-  HCSC_CHECK(hcsc_cdl_create(cli->comm, x, nscenes, &d0, &r.co, &r.cdl));
-  for (int i = 0; i < nscenes; i++) hcsc_tile_free(&x[i]); /* the learner holds copies */
+  if (scale_v[0] > 1) {
+    /* The first set at a coarser scale: its signals are the subsampled tiles. */
+    HCSC_CALLOC(xs, nscenes);
+    for (int i = 0; i < nscenes; i++)
+      HCSC_CHECK(hcsc_error_agree(cli->comm, subsample_tile(&x[i], (int)scale_v[0], &xs[i])));
+  }
+  HCSC_CHECK(hcsc_cdl_create(cli->comm, xs ? xs : x, nscenes, &d0, &r.co, &r.cdl));
+  /* The learner holds copies; later layers and sets need the tiles. */
+  for (int i = 0; nst == 1 && i < nscenes; i++) hcsc_tile_free(&x[i]);
   if (resume) HCSC_CHECK(ckpt_load(&r, resume));
   const int first_iter = hcsc_cdl_iteration(r.cdl);
 
@@ -393,7 +577,7 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
     else if (!(logf = fopen(tmplog, "w")))
       err = HCSC_ERR_ERRNO(log_path, "cannot write the log");
     else if (fprintf(logf, "iter,objective,sparsity,primal,dual,rho_dict,t_code,t_dict,t_reduce,"
-                           "bytes_reduced\n") < 0)
+                           "bytes_reduced,layer\n") < 0)
       werr = 1;
   }
   HCSC_CHECK(hcsc_error_agree(cli->comm, err));
@@ -403,31 +587,66 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
   hcsc_cdl_report rep = {0};
   int steps = 0, converged = 0;
   double t0 = MPI_Wtime();
-  bar = hcsc_progress_create(cli->comm, "learn", r.iters, "iters");
-  while (hcsc_cdl_iteration(r.cdl) < r.iters) {
-    HCSC_CHECK(hcsc_signal_agree(cli->comm, &signo));
-    if (signo) break;
-    HCSC_CHECK(hcsc_cdl_step(r.cdl, &rep));
-    steps++;
-    r.last_objective = rep.objective;
-    HCSC_CHECK(hcsc_error_agree(cli->comm, hist_push(&r, rep.objective)));
-    if (logf && fprintf(logf, "%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.6f,%.6f,%.6f,%.0f\n", rep.iter,
-                        rep.objective, rep.sparsity, rep.primal, rep.dual, rep.rho_dict, rep.t_code,
-                        rep.t_dict, rep.t_reduce, rep.bytes_reduced) < 0)
-      werr = 1;
-    /* Flushed every line: people (and the signal test) watch it grow. */
-    if (logf && fflush(logf) != 0) werr = 1;
-    char extra[96];
-    snprintf(extra, sizeof extra, "objective %.6g primal %.2g", rep.objective, rep.primal);
-    hcsc_progress_update(bar, rep.iter, extra);
-    if (rep.converged) {
-      converged = 1;
-      break;
+  HCSC_CHECK(run_stage(&r, 1, logf, &werr, ckpt, ckpt_every, &signo, &converged, &steps, &rep));
+  if (ckpt || signo) HCSC_CHECK(ckpt_save(&r, ckpt ? ckpt : def_ckpt));
+  for (int st = 1; st < nst && !signo; st++) {
+    /* Layer st + 1 learns on the codes of layer st (FISTA on each scene's
+     * tile, with the operator's halo: the same codes on any split, up to
+     * rounding); set st + 1 on the scenes subsampled by its scale. */
+    const hcsc_dict *prev = st == 1 ? hcsc_cdl_dictionary(r.cdl) : &stage_d[st - 1];
+    if (st == 1) HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_dict_copy(&stage_d[0], prev)));
+    prev = &stage_d[st - 1];
+    if (!xs) HCSC_CALLOC(xs, nscenes);
+    for (int i = 0; i < nscenes; i++) {
+      hcsc_tile t = {0};
+      if (nlayers > 1) {
+        const hcsc_tile *in_t = st == 1 ? &x[i] : &xs[i];
+        hcsc_box box = hcsc_grid_box(grids[i]);
+        hcsc_pursuit_opts po;
+        hcsc_pursuit_opts_default(&po);
+        po.lambda = lambda_v[st - 1];
+        po.nonneg = r.co.nonneg;
+        HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&t, &box, prev->natoms,
+                                                               prev->ksize - 1 - (prev->ksize - 1) / 2)));
+        err = hcsc_pursuit_solve(grids[i], prev, in_t, &t, &po, NULL);
+      } else {
+        err = hcsc_error_agree(cli->comm, subsample_tile(&x[i], (int)scale_v[st], &t));
+      }
+      if (err) {
+        hcsc_tile_free(&t);
+        goto cleanup;
+      }
+      hcsc_tile_free(&xs[i]);
+      xs[i] = t;
     }
-    if (ckpt && ckpt_every > 0 && rep.iter % ckpt_every == 0 && rep.iter < r.iters)
-      HCSC_CHECK(ckpt_save(&r, ckpt));
+    hcsc_cdl_destroy(&rs.cdl);
+    free(rs.hist);
+    memset(&rs, 0, sizeof rs);
+    rs.cli = cli;
+    rs.co = r.co;
+    rs.co.lambda = lambda_v[st];
+    rs.co.seed = r.co.seed + (uint64_t)st;
+    rs.atoms = (int)atoms_v[st];
+    rs.ksize = (int)size_v[st];
+    rs.nchan = nlayers > 1 ? prev->natoms : r.nchan;
+    rs.iters = r.iters;
+    hcsc_dict_free(&d0);
+    HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_dict_alloc(&d0, rs.atoms, rs.nchan, rs.ksize, 1)));
+    HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_dict_init_random(&d0, rs.co.seed)));
+    HCSC_CHECK(hcsc_cdl_create(cli->comm, xs, nscenes, &d0, &rs.co, &rs.cdl));
+    HCSC_CHECK(run_stage(&rs, st + 1, logf, &werr, NULL, 0, &signo, &converged, &steps, &rep));
+    if (signo) {
+      /* Only layer 1 is checkpointed: write its final state again (a
+       * --resume of it learns layer/set st + 1 from its start). */
+      const char *cp = ckpt ? ckpt : def_ckpt;
+      HCSC_CHECK(ckpt_save(&r, cp));
+      HCSC_FAIL(HCSC_EINTERRUPT, "learn: stopped by signal %d in %s %d at iteration %d of %d; checkpoint %s "
+                "holds layer 1 only (--resume %s learns %s %d again from its start)", signo,
+                nlayers > 1 ? "layer" : "set", st + 1, hcsc_cdl_iteration(rs.cdl), r.iters, cp, cp,
+                nlayers > 1 ? "layer" : "set", st + 1);
+    }
+    HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_dict_copy(&stage_d[st], hcsc_cdl_dictionary(rs.cdl))));
   }
-  hcsc_progress_finish(&bar);
   const double tlearn = MPI_Wtime() - t0;
   if (logf) {
     int bad = werr || fflush(logf) != 0;
@@ -438,7 +657,6 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
     else tmplog[0] = '\0';
   }
   HCSC_CHECK(hcsc_error_agree(cli->comm, err));
-  if (ckpt || signo) HCSC_CHECK(ckpt_save(&r, ckpt ? ckpt : def_ckpt));
   if (signo) {
     const char *cp = ckpt ? ckpt : def_ckpt;
     HCSC_FAIL(HCSC_EINTERRUPT, "learn: stopped by signal %d at iteration %d of %d; checkpoint %s written "
@@ -447,6 +665,18 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
 
   /* The dictionary and, with --channels, its subspace. */
   const hcsc_dict *g = hcsc_cdl_dictionary(r.cdl);
+  if (nst > 1) {
+    /* Sets at scale s > 1 were learned on the coarse grid: put their taps
+     * on the full-resolution grid of the multi-scale coder. */
+    for (int st = 0; nscales > 1 && st < nst; st++) {
+      if (scale_v[st] == 1) continue;
+      hcsc_dict_free(&coarse);
+      coarse = stage_d[st];
+      memset(&stage_d[st], 0, sizeof stage_d[st]);
+      HCSC_CHECK(hcsc_error_agree(cli->comm, upsample_atoms(&coarse, (int)scale_v[st], &stage_d[st])));
+    }
+    dinfo.structure = nlayers > 1 ? HCSC_DICT_STACK : HCSC_DICT_SCALES;
+  }
   if (!channels && meta->wavelength) {
     dinfo.wavelength = meta->wavelength; /* borrowed: save only reads it */
     dinfo.nwavelength = (int)B;
@@ -459,8 +689,10 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
                               {"code_iters", r.co.code_iters},
                               {"crop", r.co.crop},
                               {"seed", (double)r.co.seed},
-                              {"subspace_channels", channels}};
-    HCSC_CHECK(hcsc_dict_save_info(cli->comm, out, g, 1, &dinfo, attrs, (int)(sizeof attrs / sizeof attrs[0]),
+                              {"subspace_channels", channels},
+                              {"lambda_2", nst > 1 ? lambda_v[1] : 0},
+                              {"lambda_3", nst > 2 ? lambda_v[2] : 0}};
+    HCSC_CHECK(hcsc_dict_save_info(cli->comm, out, nst > 1 ? stage_d : g, nst, &dinfo, attrs, (int)(sizeof attrs / sizeof attrs[0]),
                                    cli->force));
   }
   if (channels) {
@@ -493,6 +725,10 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
              r.ksize, r.ksize, r.nchan, channels ? "PCA components" : "bands", method_s, r.co.lambda);
       printf("learn: %d iterations (%d this run, %s), objective %.8g (first %.8g), %.3f s -> %s\n",
              hcsc_cdl_iteration(r.cdl), steps, why, r.last_objective, obj0, tlearn, out);
+      if (nst > 1)
+        printf("learn: %d %s (%s), layer/set 1 above; later ones in the log -> %s\n", nst,
+               nlayers > 1 ? "layers" : "scale sets", nlayers > 1 ? "multi-layer stack" : "multi-scale",
+               out);
       if (channels) printf("learn: spectral subspace (%d components) -> %s\n", channels, sub_path);
       if (ckpt) printf("learn: checkpoint -> %s\n", ckpt);
     }
@@ -500,11 +736,16 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
   }
 cleanup:
   if (signals_on) hcsc_signal_restore();
-  hcsc_progress_finish(&bar);
   if (logf) fclose(logf);
   if (tmplog[0]) unlink(tmplog);
   hcsc_cdl_destroy(&r.cdl);
   free(r.hist);
+  hcsc_cdl_destroy(&rs.cdl);
+  free(rs.hist);
+  for (int i = 0; i < MAX_STAGES; i++) hcsc_dict_free(&stage_d[i]);
+  hcsc_dict_free(&coarse);
+  for (int i = 0; xs && i < nscenes; i++) hcsc_tile_free(&xs[i]);
+  free(xs);
   hcsc_pca_free(&sub);
   hcsc_dict_free(&d0);
   hcsc_dict_free_layers(&dl, nd);
