@@ -16,7 +16,7 @@
 . "$top_srcdir/tests/common.sh"
 
 L="--iters 15 --init patches --seed 3"
-shape() { ncmpidump -h "$1" | grep -E 'natoms|nchan|ksize|scale|structure' | sort; }
+shape() { ncmpidump -h "$1" | grep -E 'natoms|nchan|ksize|:scale |structure' | sort; }
 
 run1 synth -o "$T/s.nc" --size 32x40x4 --seed 2 >/dev/null || fail "synth fixture"
 

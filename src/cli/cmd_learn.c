@@ -375,7 +375,8 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
   int err = 0, nd = 0, signo = 0, nscenes = 0, ckpt_every = 0, nonneg = 0, channels = 0;
   const char *out = NULL, *method_s = "consensus", *init = "random", *log_path = NULL, *ckpt = NULL,
              *resume = NULL, *png = NULL, *sub_opt = NULL, *atoms_s = NULL, *size_s = NULL,
-             *lambdas_s = NULL, *scales_s = NULL;
+             *lambdas_s = NULL, *scales_s = NULL, *scale_s = "auto";
+  double data_scale = 1.0;
   int nlayers = 1, nst = 1, nscales = 0, nv = 0;
   double atoms_v[MAX_STAGES], size_v[MAX_STAGES], lambda_v[MAX_STAGES], scale_v[MAX_STAGES] = {1, 1, 1};
   hcsc_dict stage_d[MAX_STAGES], coarse = {0};
@@ -425,9 +426,18 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
       {"checkpoint-every", 0, HCSC_OPT_INT, &ckpt_every, "N", "checkpoint every N iterations"},
       {"resume", 0, HCSC_OPT_STRING, &resume, "FILE", "continue from a checkpoint"},
       {"png", 0, HCSC_OPT_STRING, &png, "PREFIX", "pictures PREFIX_{atoms,objective,spectra}.png"},
+      {"data-scale", 0, HCSC_OPT_STRING, &scale_s, "auto|none|S",
+       "multiply the training data by S; auto (default): 1 / their RMS, so lambda and rho are "
+       "relative to unit-RMS data"},
       {NULL, 0, HCSC_OPT_FLAG, NULL, NULL, NULL}};
   err = hcsc_cli_parse(cli, &info, opts, argc, argv, &pos, &npos);
   if (err) return err;
+  if (strcmp(scale_s, "auto") != 0 && strcmp(scale_s, "none") != 0) {
+    char *end;
+    data_scale = strtod(scale_s, &end);
+    if (end == scale_s || *end || !(data_scale > 0) || !isfinite(data_scale))
+      HCSC_FAIL(HCSC_EINVAL, "learn: --data-scale '%s': expected auto, none or a number > 0", scale_s);
+  }
 
   /* Every rank parsed the same argv: these checks agree without messages. */
   nscenes = npos;
@@ -544,6 +554,31 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
       hcsc_halo_destroy(&halo_plan);
     }
   }
+
+  /* Scale the training data: with auto, to unit RMS over every tile of
+   * every scene (one Allreduce), so the defaults of lambda and of the
+   * penalties fit radiance and reflectance alike.  Halos are scaled too
+   * (patch init reads them). */
+  if (strcmp(scale_s, "auto") == 0) {
+    double acc[2] = {0, 0};
+    for (int i = 0; i < nscenes; i++) {
+      const hcsc_box b = x[i].box;
+      for (int64_t c = 0; c < x[i].nchan; c++)
+        for (int64_t rr = 0; rr < b.nr; rr++)
+          for (int64_t cc = 0; cc < b.nc; cc++) {
+            const double v = HCSC_TILE_AT(&x[i], c, rr, cc);
+            acc[0] += v * v;
+            acc[1] += 1;
+          }
+    }
+    HCSC_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, 2, MPI_DOUBLE, MPI_SUM, cli->comm));
+    data_scale = acc[0] > 0 && isfinite(acc[0]) ? 1.0 / sqrt(acc[0] / acc[1]) : 1.0;
+  }
+  if (data_scale != 1.0)
+    for (int i = 0; i < nscenes; i++) {
+      const int64_t n = x[i].nchan * x[i].ldr * x[i].ldc;
+      for (int64_t q = 0; q < n; q++) x[i].data[q] = (float)(x[i].data[q] * data_scale);
+    }
 
   /* The starting dictionary, the same on every rank. */
   if (patches || random_init) {
@@ -690,6 +725,7 @@ int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv)
                               {"crop", r.co.crop},
                               {"seed", (double)r.co.seed},
                               {"subspace_channels", channels},
+                              {"data_scale", data_scale},
                               {"lambda_2", nst > 1 ? lambda_v[1] : 0},
                               {"lambda_3", nst > 2 ? lambda_v[2] : 0}};
     HCSC_CHECK(hcsc_dict_save_info(cli->comm, out, nst > 1 ? stage_d : g, nst, &dinfo, attrs, (int)(sizeof attrs / sizeof attrs[0]),
