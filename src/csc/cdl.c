@@ -86,6 +86,7 @@ void hcsc_cdl_destroy(hcsc_cdl **sp)
   free(s->gprev);
   free(s->idle);
   free(s->wk);
+  fftwf_free(s->T);
   free(s->dacc);
   free(s->rsum);
   free(s->vars);

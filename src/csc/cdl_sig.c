@@ -37,9 +37,8 @@ static fftwf_complex *calloc_c(size_t n)
 
 void cdl_sig_free(cdl_sig *q)
 {
-  fftwf_plan plans[] = {q->fwd_mc, q->inv_mc, q->fwd_m, q->inv_m, q->fwd_c, q->inv_c};
-  for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
-    if (plans[i]) fftwf_destroy_plan(plans[i]);
+  if (q->fwd) fftwf_destroy_plan(q->fwd);
+  if (q->inv) fftwf_destroy_plan(q->inv);
   float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->en, q->L};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) fftwf_free(f[i]);
   fftwf_complex *c[] = {q->XF, q->ZF, q->BF, q->HF};
@@ -47,17 +46,45 @@ void cdl_sig_free(cdl_sig *q)
   memset(q, 0, sizeof *q);
 }
 
-/* Batched transforms of n planes: r2c planes -> [f][n], c2r [f][n] -> planes. */
-static fftwf_plan plan_fwd(int R, int Q, int n, float *in, fftwf_complex *out)
+/* Transpose block edge (complex elements): two 32 x 32 blocks, 16 KB,
+ * stay in L1 while one is read by rows and the other written by columns. */
+enum { TB = 32 };
+
+/* n planes -> spectra [f][n]: each plane through the plain 2-D r2c plan
+ * into T[p][f], then a blocked transpose. */
+static void fwd_planes(hcsc_cdl *s, cdl_sig *q, int n, float *in, fftwf_complex *out)
 {
-  const int dims[2] = {R, Q};
-  return fftwf_plan_many_dft_r2c(2, dims, n, in, NULL, 1, R * Q, out, NULL, n, 1, FFTW_ESTIMATE);
+  const int64_t N = q->N, nf = q->nf;
+  fftwf_complex *T = s->T;
+  for (int p = 0; p < n; p++) fftwf_execute_dft_r2c(q->fwd, in + (int64_t)p * N, T + (int64_t)p * nf);
+  for (int64_t f0 = 0; f0 < nf; f0 += TB)
+    for (int p0 = 0; p0 < n; p0 += TB) {
+      const int64_t f1 = f0 + TB < nf ? f0 + TB : nf;
+      const int p1 = p0 + TB < n ? p0 + TB : n;
+      for (int64_t f = f0; f < f1; f++)
+        for (int p = p0; p < p1; p++) {
+          out[f * n + p][0] = T[(int64_t)p * nf + f][0];
+          out[f * n + p][1] = T[(int64_t)p * nf + f][1];
+        }
+    }
 }
 
-static fftwf_plan plan_inv(int R, int Q, int n, fftwf_complex *in, float *out)
+/* Spectra [f][n] -> n planes (unnormalised c2r); in is left untouched. */
+static void inv_planes(hcsc_cdl *s, cdl_sig *q, int n, fftwf_complex *in, float *out)
 {
-  const int dims[2] = {R, Q};
-  return fftwf_plan_many_dft_c2r(2, dims, n, in, NULL, n, 1, out, NULL, 1, R * Q, FFTW_ESTIMATE);
+  const int64_t N = q->N, nf = q->nf;
+  fftwf_complex *T = s->T;
+  for (int p0 = 0; p0 < n; p0 += TB)
+    for (int64_t f0 = 0; f0 < nf; f0 += TB) {
+      const int64_t f1 = f0 + TB < nf ? f0 + TB : nf;
+      const int p1 = p0 + TB < n ? p0 + TB : n;
+      for (int p = p0; p < p1; p++)
+        for (int64_t f = f0; f < f1; f++) {
+          T[(int64_t)p * nf + f][0] = in[f * n + p][0];
+          T[(int64_t)p * nf + f][1] = in[f * n + p][1];
+        }
+    }
+  for (int p = 0; p < n; p++) fftwf_execute_dft_c2r(q->inv, T + (int64_t)p * nf, out + (int64_t)p * N);
 }
 
 int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
@@ -103,14 +130,29 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
                     index, c, (long long)(t->box.r0 + i), (long long)(t->box.c0 + j));
         q->tile[((size_t)c * q->tR + i) * q->tQ + j] = v;
       }
-  q->fwd_mc = plan_fwd(q->R, q->Q, MC, q->sp, q->HF);
-  q->inv_mc = plan_inv(q->R, q->Q, MC, q->HF, q->sp);
-  q->fwd_m = plan_fwd(q->R, q->Q, M, q->sp, q->BF);
-  q->inv_m = plan_inv(q->R, q->Q, M, q->BF, q->sp);
-  q->fwd_c = plan_fwd(q->R, q->Q, C, q->xs, q->XF);
-  q->inv_c = plan_inv(q->R, q->Q, C, q->BF, q->sp);
-  if (!q->fwd_mc || !q->inv_mc || !q->fwd_m || !q->inv_m || !q->fwd_c || !q->inv_c)
-    HCSC_FAIL(HCSC_EFFTW, "cdl: FFTW could not plan batched %d x %d transforms", q->R, q->Q);
+  {
+    /* Shared scratch for the plane-major spectra, sized for the largest
+     * signal (plans are made with it; new-array execute later). */
+    const size_t need = nf * (size_t)(MC > C ? MC : C);
+    if (need > s->Tn) {
+      fftwf_free(s->T);
+      s->Tn = 0;
+      if (!(s->T = calloc_c(need)))
+        HCSC_FAIL(HCSC_ENOMEM, "cdl: out of memory for the %d x %d spectra of %d planes", q->R, q->Q, MC);
+      s->Tn = need;
+    }
+  }
+  {
+    /* Planes are executed at offsets p N (floats) and p nf (complex) from
+     * fftwf_malloc'd bases: if those offsets break FFTW's SIMD alignment,
+     * the plans must not assume it. */
+    const int unaligned = fftwf_alignment_of(q->xs + N) != fftwf_alignment_of(q->xs) ||
+                          fftwf_alignment_of((float *)(s->T + nf)) != fftwf_alignment_of((float *)s->T);
+    const unsigned flags = FFTW_ESTIMATE | (unaligned ? FFTW_UNALIGNED : 0u);
+    q->fwd = fftwf_plan_dft_r2c_2d(q->R, q->Q, q->sp, s->T, flags);
+    q->inv = fftwf_plan_dft_c2r_2d(q->R, q->Q, s->T, q->sp, flags);
+  }
+  if (!q->fwd || !q->inv) HCSC_FAIL(HCSC_EFFTW, "cdl: FFTW could not plan %d x %d real transforms", q->R, q->Q);
 cleanup:
   return err;
 }
@@ -138,7 +180,7 @@ static int64_t tap_at(const hcsc_cdl *s, const cdl_sig *q, int i, int j)
 
 void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
 {
-  const int C = s->C, M = s->M;
+  const int C = s->C, M = s->M, MC = M * C;
   int oy = 0, ox = 0;
   if (s->o.crop > 0) {
     /* Keyed on (seed, iteration, the signal's global position and size):
@@ -160,9 +202,9 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
     for (int i = 0; i < q->R; i++)
       memcpy(q->xs + ((int64_t)c * q->R + i) * q->Q, q->tile + ((int64_t)c * q->tR + oy + i) * q->tQ + ox,
              sizeof(float) * (size_t)q->Q);
-  fftwf_execute(q->fwd_c);
+  fwd_planes(s, q, C, q->xs, q->XF);
   pad_atoms(s, q, s->g.atoms, q->sp);
-  fftwf_execute(q->fwd_mc);
+  fwd_planes(s, q, MC, q->sp, q->HF);
   q->fact_rho = -1; /* new atom spectra */
 }
 
@@ -220,7 +262,7 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
   double *A = s->wk, *v = A + 2 * C * C, *b = v + 2 * C;
   if (q->fact_rho != rho) code_factor(s, q, rho);
   for (int64_t p = 0; p < (int64_t)M * N; p++) q->sp[p] = q->Y[p] - q->U[p];
-  fftwf_execute(q->fwd_m);
+  fwd_planes(s, q, M, q->sp, q->BF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *L = q->L + f * 2 * C * C;
@@ -280,7 +322,7 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
       B[2 * m + 1] = (float)(xi / rho);
     }
   }
-  fftwf_execute(q->inv_m);
+  inv_planes(s, q, M, q->BF, q->sp);
   const float invN = (float)(1.0 / (double)N), alpha = (float)s->o.alpha, beta = 1.0f - alpha;
   const float thr = (float)(s->o.lambda / rho);
   const int nonneg = s->o.nonneg;
@@ -325,7 +367,7 @@ double cdl_sig_codes_done(hcsc_cdl *s, cdl_sig *q, double *e2, double *l1, doubl
     *nnz += cnt;
     atom_nnz[m] += cnt;
   }
-  fftwf_execute_dft_r2c(q->fwd_m, q->Y, q->ZF);
+  fwd_planes(s, q, M, q->Y, q->ZF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *Z = (const float *)(q->ZF + f * M);
@@ -356,7 +398,7 @@ void cdl_sig_dict_solve(hcsc_cdl *s, cdl_sig *q, double rho, double *acc)
   /* b = F(rho (pad g - u_s)) + conj(z) X, solved in place */
   pad_atoms(s, q, s->g.atoms, q->sp);
   for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] = frho * (q->sp[p] - q->du[p]);
-  fftwf_execute(q->fwd_mc);
+  fwd_planes(s, q, MC, q->sp, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     float *D = (float *)(q->HF + f * MC);
     const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
@@ -384,7 +426,7 @@ void cdl_sig_dict_solve(hcsc_cdl *s, cdl_sig *q, double rho, double *acc)
       }
     }
   }
-  fftwf_execute(q->inv_mc);
+  inv_planes(s, q, MC, q->HF, q->sp);
   const float invN = (float)(1.0 / (double)N);
   for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] *= invN;
   const double alpha = s->o.alpha;
@@ -435,7 +477,7 @@ void cdl_sig_grad(hcsc_cdl *s, cdl_sig *q, const float *v, double *acc)
   const int M = s->M, C = s->C, MC = M * C, k = s->k;
   const int64_t N = q->N, nf = q->nf;
   pad_atoms(s, q, v, q->sp);
-  fftwf_execute(q->fwd_mc);
+  fwd_planes(s, q, MC, q->sp, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     float *D = (float *)(q->HF + f * MC);
     const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
@@ -453,7 +495,7 @@ void cdl_sig_grad(hcsc_cdl *s, cdl_sig *q, const float *v, double *acc)
       }
     }
   }
-  fftwf_execute(q->inv_mc);
+  inv_planes(s, q, MC, q->HF, q->sp);
   const double invN = 1.0 / (double)N;
   for (int p = 0; p < MC; p++)
     for (int i = 0; i < k; i++)
@@ -466,7 +508,7 @@ void cdl_sig_residual_energy(hcsc_cdl *s, cdl_sig *q)
   const int M = s->M, C = s->C, MC = M * C, k = s->k;
   const int64_t N = q->N, nf = q->nf;
   pad_atoms(s, q, s->g.atoms, q->sp);
-  fftwf_execute(q->fwd_mc);
+  fwd_planes(s, q, MC, q->sp, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *Z = (const float *)(q->ZF + f * M);
@@ -482,7 +524,7 @@ void cdl_sig_residual_energy(hcsc_cdl *s, cdl_sig *q)
       B[2 * c + 1] = (float)ri;
     }
   }
-  fftwf_execute(q->inv_c);
+  inv_planes(s, q, C, q->BF, q->sp);
   const float invN = (float)(1.0 / (double)N);
   for (int64_t p = 0; p < (int64_t)C * N; p++) q->sp[p] *= invN;
   /* Energy of the k x k patch whose top-left corner is (r, c); patches
