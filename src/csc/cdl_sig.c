@@ -215,20 +215,33 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
 static void code_factor(hcsc_cdl *s, cdl_sig *q, double rho)
 {
   const int M = s->M, C = s->C, MC = M * C;
-  double *A = s->wk;
+  double *A = s->wk, *hr = A + 2 * C * C + 2 * C + 2 * M, *hi = hr + MC;
+  double *Ar = hi + 3 * MC, *Ai = Ar + C * C;
   for (int64_t f = 0; f < q->nf; f++) {
     const float *H = (const float *)(q->HF + f * MC);
+    for (int t = 0; t < MC; t++) {
+      hr[t] = H[2 * t];
+      hi[t] = H[2 * t + 1];
+    }
+    /* A = rho I + sum_m h_m h_m^H, m outer so that the inner loop runs
+     * over contiguous channels (vectorised); only i >= j is used. */
+    for (int t = 0; t < C * C; t++) Ar[t] = Ai[t] = 0;
+    for (int i = 0; i < C; i++) Ar[i * C + i] = rho;
+    for (int m = 0; m < M; m++) {
+      const double *yr = hr + m * C, *yi = hi + m * C;
+      for (int i = 0; i < C; i++) {
+        const double xr = yr[i], xi = yi[i];
+        double *restrict ar = Ar + i * C, *restrict ai = Ai + i * C;
+        for (int j = 0; j < C; j++) {
+          ar[j] += xr * yr[j] + xi * yi[j];
+          ai[j] += xi * yr[j] - xr * yi[j];
+        }
+      }
+    }
     for (int i = 0; i < C; i++)
       for (int j = 0; j <= i; j++) {
-        double ar = i == j ? rho : 0, ai = 0;
-        for (int m = 0; m < M; m++) {
-          const double xr = H[2 * (m * C + i)], xi = H[2 * (m * C + i) + 1];
-          const double yr = H[2 * (m * C + j)], yi = H[2 * (m * C + j) + 1];
-          ar += xr * yr + xi * yi;
-          ai += xi * yr - xr * yi;
-        }
-        A[2 * (i * C + j)] = ar;
-        A[2 * (i * C + j) + 1] = ai;
+        A[2 * (i * C + j)] = Ar[i * C + j];
+        A[2 * (i * C + j) + 1] = Ai[i * C + j];
       }
     for (int j = 0; j < C; j++) {
       double djj = A[2 * (j * C + j)];
@@ -259,7 +272,12 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
 {
   const int M = s->M, C = s->C, MC = M * C;
   const int64_t N = q->N, nf = q->nf;
-  double *A = s->wk, *v = A + 2 * C * C, *b = v + 2 * C;
+  /* Split (re, im) double copies of the frequency's atom spectra, [m][c]
+   * and [c][m], so that every loop below runs over a contiguous index
+   * without a reduction in its inner loop (vectorised), summing in the
+   * same order as the textbook loops. */
+  double *A = s->wk, *vr = A + 2 * C * C, *vi = vr + C, *br = vi + C, *bi = br + M;
+  double *hr = bi + M, *hi = hr + MC, *tr = hi + MC, *ti = tr + MC;
   if (q->fact_rho != rho) code_factor(s, q, rho);
   for (int64_t p = 0; p < (int64_t)M * N; p++) q->sp[p] = q->Y[p] - q->U[p];
   fwd_planes(s, q, M, q->sp, q->BF);
@@ -267,59 +285,70 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *L = q->L + f * 2 * C * C;
     float *B = (float *)(q->BF + f * M);
+    for (int m = 0; m < M; m++)
+      for (int c = 0; c < C; c++) {
+        const double re = H[2 * (m * C + c)], im = H[2 * (m * C + c) + 1];
+        hr[m * C + c] = re;
+        hi[m * C + c] = im;
+        tr[c * M + m] = re;
+        ti[c * M + m] = im;
+      }
     /* b = H^H X + rho B */
     for (int m = 0; m < M; m++) {
-      double br = rho * B[2 * m], bi = rho * B[2 * m + 1];
-      for (int c = 0; c < C; c++) {
-        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
-        br += hr * X[2 * c] + hi * X[2 * c + 1];
-        bi += hr * X[2 * c + 1] - hi * X[2 * c];
+      br[m] = rho * B[2 * m];
+      bi[m] = rho * B[2 * m + 1];
+    }
+    for (int c = 0; c < C; c++) {
+      const double xr = X[2 * c], xi = X[2 * c + 1];
+      const double *restrict hrc = tr + c * M, *restrict hic = ti + c * M;
+      for (int m = 0; m < M; m++) {
+        br[m] += hrc[m] * xr + hic[m] * xi;
+        bi[m] += hrc[m] * xi - hic[m] * xr;
       }
-      b[2 * m] = br;
-      b[2 * m + 1] = bi;
     }
     /* v = H b; then L w = v, L^H y = w with the stored factor */
-    for (int i = 0; i < C; i++) {
-      double vr = 0, vi = 0;
-      for (int m = 0; m < M; m++) {
-        const double hr = H[2 * (m * C + i)], hi = H[2 * (m * C + i) + 1];
-        vr += hr * b[2 * m] - hi * b[2 * m + 1];
-        vi += hr * b[2 * m + 1] + hi * b[2 * m];
+    for (int i = 0; i < C; i++) vr[i] = vi[i] = 0;
+    for (int m = 0; m < M; m++) {
+      const double bmr = br[m], bmi = bi[m];
+      const double *restrict hrm = hr + m * C, *restrict him = hi + m * C;
+      for (int i = 0; i < C; i++) {
+        vr[i] += hrm[i] * bmr - him[i] * bmi;
+        vi[i] += hrm[i] * bmi + him[i] * bmr;
       }
-      v[2 * i] = vr;
-      v[2 * i + 1] = vi;
     }
     for (int t = 0; t < 2 * C * C; t++) A[t] = L[t];
     for (int i = 0; i < C; i++) {
-      double vr = v[2 * i], vi = v[2 * i + 1];
+      double wr = vr[i], wi = vi[i];
       for (int kk = 0; kk < i; kk++) {
         const double lr = A[2 * (i * C + kk)], li = A[2 * (i * C + kk) + 1];
-        vr -= lr * v[2 * kk] - li * v[2 * kk + 1];
-        vi -= lr * v[2 * kk + 1] + li * v[2 * kk];
+        wr -= lr * vr[kk] - li * vi[kk];
+        wi -= lr * vi[kk] + li * vr[kk];
       }
-      v[2 * i] = vr / A[2 * (i * C + i)];
-      v[2 * i + 1] = vi / A[2 * (i * C + i)];
+      vr[i] = wr / A[2 * (i * C + i)];
+      vi[i] = wi / A[2 * (i * C + i)];
     }
     for (int i = C - 1; i >= 0; i--) {
-      double vr = v[2 * i], vi = v[2 * i + 1];
+      double wr = vr[i], wi = vi[i];
       for (int kk = i + 1; kk < C; kk++) {
         const double lr = A[2 * (kk * C + i)], li = A[2 * (kk * C + i) + 1]; /* conj(L_ki) */
-        vr -= lr * v[2 * kk] + li * v[2 * kk + 1];
-        vi -= lr * v[2 * kk + 1] - li * v[2 * kk];
+        wr -= lr * vr[kk] + li * vi[kk];
+        wi -= lr * vi[kk] - li * vr[kk];
       }
-      v[2 * i] = vr / A[2 * (i * C + i)];
-      v[2 * i + 1] = vi / A[2 * (i * C + i)];
+      vr[i] = wr / A[2 * (i * C + i)];
+      vi[i] = wi / A[2 * (i * C + i)];
     }
     /* x = (b - H^H y) / rho */
-    for (int m = 0; m < M; m++) {
-      double xr = b[2 * m], xi = b[2 * m + 1];
-      for (int c = 0; c < C; c++) {
-        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
-        xr -= hr * v[2 * c] + hi * v[2 * c + 1];
-        xi -= hr * v[2 * c + 1] - hi * v[2 * c];
+    for (int c = 0; c < C; c++) {
+      const double yr = vr[c], yi = vi[c];
+      const double *restrict hrc = tr + c * M, *restrict hic = ti + c * M;
+      for (int m = 0; m < M; m++) {
+        br[m] -= hrc[m] * yr + hic[m] * yi;
+        bi[m] -= hrc[m] * yi - hic[m] * yr;
       }
-      B[2 * m] = (float)(xr / rho);
-      B[2 * m + 1] = (float)(xi / rho);
+    }
+    for (int m = 0; m < M; m++) {
+      B[2 * m] = (float)(br[m] / rho);
+      B[2 * m + 1] = (float)(bi[m] / rho);
     }
   }
   inv_planes(s, q, M, q->BF, q->sp);
