@@ -34,6 +34,7 @@ typedef struct {
   float *du;             /* M C x N: consensus dual u_s */
   float *sp;             /* M C x N: scratch (padded atoms, d_s) */
   float *ga, *gb;        /* N: one padded atom of g (old, new) */
+  float *pl;             /* N: one padded plane on its way to the transform */
   float *en;             /* N: residual patch energy (re-seeding), or NULL */
   fftwf_complex *XF;     /* nf x C */
   fftwf_complex *ZF;     /* nf x M: spectrum of Y after the code step */

@@ -39,7 +39,7 @@ void cdl_sig_free(cdl_sig *q)
 {
   if (q->fwd) fftwf_destroy_plan(q->fwd);
   if (q->inv) fftwf_destroy_plan(q->inv);
-  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->en, q->L};
+  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->pl, q->en, q->L};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) fftwf_free(f[i]);
   fftwf_complex *c[] = {q->XF, q->ZF, q->BF, q->HF};
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) fftwf_free(c[i]);
@@ -50,13 +50,11 @@ void cdl_sig_free(cdl_sig *q)
  * stay in L1 while one is read by rows and the other written by columns. */
 enum { TB = 32 };
 
-/* n planes -> spectra [f][n]: each plane through the plain 2-D r2c plan
- * into T[p][f], then a blocked transpose. */
-static void fwd_planes(hcsc_cdl *s, cdl_sig *q, int n, float *in, fftwf_complex *out)
+/* T[p][f] (n planes) -> out[f][n], in cache blocks. */
+static void to_freq_major(hcsc_cdl *s, cdl_sig *q, int n, fftwf_complex *out)
 {
-  const int64_t N = q->N, nf = q->nf;
+  const int64_t nf = q->nf;
   fftwf_complex *T = s->T;
-  for (int p = 0; p < n; p++) fftwf_execute_dft_r2c(q->fwd, in + (int64_t)p * N, T + (int64_t)p * nf);
   for (int64_t f0 = 0; f0 < nf; f0 += TB)
     for (int p0 = 0; p0 < n; p0 += TB) {
       const int64_t f1 = f0 + TB < nf ? f0 + TB : nf;
@@ -67,6 +65,15 @@ static void fwd_planes(hcsc_cdl *s, cdl_sig *q, int n, float *in, fftwf_complex 
           out[f * n + p][1] = T[(int64_t)p * nf + f][1];
         }
     }
+}
+
+/* n planes -> spectra [f][n]: each plane through the plain 2-D r2c plan
+ * into T[p][f], then a blocked transpose. */
+static void fwd_planes(hcsc_cdl *s, cdl_sig *q, int n, float *in, fftwf_complex *out)
+{
+  const int64_t N = q->N, nf = q->nf;
+  for (int p = 0; p < n; p++) fftwf_execute_dft_r2c(q->fwd, in + (int64_t)p * N, s->T + (int64_t)p * nf);
+  to_freq_major(s, q, n, out);
 }
 
 /* Spectra [f][n] -> n planes (unnormalised c2r); in is left untouched. */
@@ -110,6 +117,7 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
   q->sp = falloc(MC * N);
   q->ga = falloc(N);
   q->gb = falloc(N);
+  q->pl = falloc(N);
   if (s->o.reseed_every > 0) q->en = falloc(N);
   q->XF = calloc_c(nf * C);
   q->ZF = calloc_c(nf * M);
@@ -117,7 +125,7 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
   q->HF = calloc_c(nf * MC);
   q->L = falloc(nf * 2 * (size_t)C * C);
   q->fact_rho = -1;
-  if (!q->tile || !q->xs || !q->Y || !q->U || !q->du || !q->sp || !q->ga || !q->gb ||
+  if (!q->tile || !q->xs || !q->Y || !q->U || !q->du || !q->sp || !q->ga || !q->gb || !q->pl ||
       (s->o.reseed_every > 0 && !q->en) || !q->L || !q->XF || !q->ZF || !q->BF || !q->HF)
     HCSC_FAIL(HCSC_ENOMEM, "cdl: out of memory for a %d x %d signal (%d atoms x %d channels)", q->R, q->Q, M,
               C);
@@ -157,20 +165,6 @@ cleanup:
   return err;
 }
 
-/* Zero the first n planes of sp and place the atoms of d (n = M C planes of
- * k x k) on them. */
-static void pad_atoms(const hcsc_cdl *s, const cdl_sig *q, const float *d, float *sp)
-{
-  const int k = s->k, a = s->a, n = s->M * s->C;
-  memset(sp, 0, sizeof(float) * (size_t)n * (size_t)q->N);
-  for (int p = 0; p < n; p++)
-    for (int i = 0; i < k; i++)
-      for (int j = 0; j < k; j++) {
-        const int64_t r = ((a - i) % q->R + q->R) % q->R, c = ((a - j) % q->Q + q->Q) % q->Q;
-        sp[(int64_t)p * q->N + r * q->Q + c] += d[((int64_t)p * k + i) * k + j];
-      }
-}
-
 /* Offset of tap (i, j) on a padded plane. */
 static int64_t tap_at(const hcsc_cdl *s, const cdl_sig *q, int i, int j)
 {
@@ -178,9 +172,31 @@ static int64_t tap_at(const hcsc_cdl *s, const cdl_sig *q, int i, int j)
   return r * q->Q + c;
 }
 
+/* Spectra [f][M C] of the atoms d (M C planes of k x k) placed on the
+ * region, or, when du is given, of rho (pad d - du).  Plane by plane
+ * through one cached N-plane buffer: the M C x N padded array is never
+ * written (same float operations as padding all planes first). */
+static void fwd_atoms(hcsc_cdl *s, cdl_sig *q, const float *d, const float *du, float frho, fftwf_complex *out)
+{
+  const int k = s->k, n = s->M * s->C;
+  const int64_t N = q->N, nf = q->nf;
+  float *buf = q->pl;
+  for (int p = 0; p < n; p++) {
+    memset(buf, 0, sizeof(float) * (size_t)N);
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) buf[tap_at(s, q, i, j)] += d[((int64_t)p * k + i) * k + j];
+    if (du) {
+      const float *u = du + (int64_t)p * N;
+      for (int64_t x = 0; x < N; x++) buf[x] = frho * (buf[x] - u[x]);
+    }
+    fftwf_execute_dft_r2c(q->fwd, buf, s->T + (int64_t)p * nf);
+  }
+  to_freq_major(s, q, n, out);
+}
+
 void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
 {
-  const int C = s->C, M = s->M, MC = M * C;
+  const int C = s->C, M = s->M;
   int oy = 0, ox = 0;
   if (s->o.crop > 0) {
     /* Keyed on (seed, iteration, the signal's global position and size):
@@ -203,8 +219,7 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
       memcpy(q->xs + ((int64_t)c * q->R + i) * q->Q, q->tile + ((int64_t)c * q->tR + oy + i) * q->tQ + ox,
              sizeof(float) * (size_t)q->Q);
   fwd_planes(s, q, C, q->xs, q->XF);
-  pad_atoms(s, q, s->g.atoms, q->sp);
-  fwd_planes(s, q, MC, q->sp, q->HF);
+  fwd_atoms(s, q, s->g.atoms, NULL, 1.0f, q->HF);
   q->fact_rho = -1; /* new atom spectra */
 }
 
@@ -425,9 +440,7 @@ void cdl_sig_dict_solve(hcsc_cdl *s, cdl_sig *q, double rho, double *acc)
   const int64_t N = q->N, nf = q->nf;
   const float frho = (float)rho;
   /* b = F(rho (pad g - u_s)) + conj(z) X, solved in place */
-  pad_atoms(s, q, s->g.atoms, q->sp);
-  for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] = frho * (q->sp[p] - q->du[p]);
-  fwd_planes(s, q, MC, q->sp, q->HF);
+  fwd_atoms(s, q, s->g.atoms, q->du, frho, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     float *D = (float *)(q->HF + f * MC);
     const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
@@ -505,8 +518,7 @@ void cdl_sig_grad(hcsc_cdl *s, cdl_sig *q, const float *v, double *acc)
 {
   const int M = s->M, C = s->C, MC = M * C, k = s->k;
   const int64_t N = q->N, nf = q->nf;
-  pad_atoms(s, q, v, q->sp);
-  fwd_planes(s, q, MC, q->sp, q->HF);
+  fwd_atoms(s, q, v, NULL, 1.0f, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     float *D = (float *)(q->HF + f * MC);
     const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
@@ -536,8 +548,7 @@ void cdl_sig_residual_energy(hcsc_cdl *s, cdl_sig *q)
 {
   const int M = s->M, C = s->C, MC = M * C, k = s->k;
   const int64_t N = q->N, nf = q->nf;
-  pad_atoms(s, q, s->g.atoms, q->sp);
-  fwd_planes(s, q, MC, q->sp, q->HF);
+  fwd_atoms(s, q, s->g.atoms, NULL, 1.0f, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *Z = (const float *)(q->ZF + f * M);
