@@ -239,7 +239,7 @@ static void code_factor(hcsc_cdl *s, cdl_sig *q, double rho)
       hi[t] = H[2 * t + 1];
     }
     /* A = rho I + sum_m h_m h_m^H, m outer so that the inner loop runs
-     * over contiguous channels (vectorised); only i >= j is used. */
+     * over contiguous channels (vectorised); only i >= j is computed. */
     for (int t = 0; t < C * C; t++) Ar[t] = Ai[t] = 0;
     for (int i = 0; i < C; i++) Ar[i * C + i] = rho;
     for (int m = 0; m < M; m++) {
@@ -247,7 +247,7 @@ static void code_factor(hcsc_cdl *s, cdl_sig *q, double rho)
       for (int i = 0; i < C; i++) {
         const double xr = yr[i], xi = yi[i];
         double *restrict ar = Ar + i * C, *restrict ai = Ai + i * C;
-        for (int j = 0; j < C; j++) {
+        for (int j = 0; j <= i; j++) {
           ar[j] += xr * yr[j] + xi * yi[j];
           ai[j] += xi * yr[j] - xr * yi[j];
         }
