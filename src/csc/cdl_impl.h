@@ -3,7 +3,7 @@
  *
  * Layouts.  Spatial arrays are packed planes [plane][R][Q].  Spectra are
  * frequency-major, interleaved complex: [f][plane] with f = row (Q/2 + 1) +
- * col (FFTW's batched r2c with output stride = number of planes), so every
+ * col (r2c half spectrum of each plane, transposed to plane-fastest), so every
  * per-frequency solve reads one contiguous short vector.  The transforms
  * themselves run plane by plane (one plain 2-D r2c / c2r plan, new-array
  * execute) into the learner's plane-major scratch spectrum s->T, with a
