@@ -86,6 +86,7 @@ void hcsc_cdl_destroy(hcsc_cdl **sp)
   free(s->gprev);
   free(s->idle);
   free(s->wk);
+  fftwf_free(s->T);
   free(s->dacc);
   free(s->rsum);
   free(s->vars);
@@ -131,7 +132,9 @@ int hcsc_cdl_create(MPI_Comm comm, const hcsc_tile *x, int nsig, const hcsc_dict
       s->idle = calloc((size_t)s->M, sizeof(float));
       s->dacc = calloc(nd, sizeof(double));
       s->rsum = calloc((size_t)s->M + 7, sizeof(double));
-      s->wk = calloc((size_t)(2 * s->C * s->C + 2 * s->C + 2 * s->M), sizeof(double));
+      /* Woodbury scratch (cdl_sig.c): factor, v, b, then the frequency's
+       * atom spectra split and in both orders, and the split factor sums. */
+      s->wk = calloc((size_t)(4 * s->C * s->C + 2 * s->C + 2 * s->M + 4 * s->M * s->C), sizeof(double));
       s->sig = calloc((size_t)(nsig > 0 ? nsig : 1), sizeof(cdl_sig));
       if (!s->gold || !s->acc || !s->vfista || !s->gprev || !s->idle || !s->wk || !s->sig || !s->dacc || !s->rsum)
         err = HCSC_ERR(HCSC_ENOMEM, "cdl: out of memory for the dictionary buffers");

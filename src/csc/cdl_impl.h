@@ -3,8 +3,13 @@
  *
  * Layouts.  Spatial arrays are packed planes [plane][R][Q].  Spectra are
  * frequency-major, interleaved complex: [f][plane] with f = row (Q/2 + 1) +
- * col (FFTW's batched r2c with output stride = number of planes), so every
- * per-frequency solve reads one contiguous short vector.  Dictionary planes
+ * col (r2c half spectrum of each plane, transposed to plane-fastest), so every
+ * per-frequency solve reads one contiguous short vector.  The transforms
+ * themselves run plane by plane (one plain 2-D r2c / c2r plan, new-array
+ * execute) into the learner's plane-major scratch spectrum s->T, with a
+ * cache-blocked transpose to or from [f][plane]: FFTW's batched plans with
+ * that strided, interleaved output were several times slower (buffered
+ * copies, fftwf_cpy2d, and per-execute buffer allocation).  Dictionary planes
  * are p = m C + c (atom-major, as hcsc_dict).  An atom is placed on the
  * circular region as in admm.c: tap (i, j) at ((a - i) mod R, (a - j) mod Q),
  * a = (k - 1) / 2, so (h (*) z)(p) = sum d(i, j) z(p + (i - a, j - a)). */
@@ -29,6 +34,7 @@ typedef struct {
   float *du;             /* M C x N: consensus dual u_s */
   float *sp;             /* M C x N: scratch (padded atoms, d_s) */
   float *ga, *gb;        /* N: one padded atom of g (old, new) */
+  float *pl;             /* N: one padded plane on its way to the transform */
   float *en;             /* N: residual patch energy (re-seeding), or NULL */
   fftwf_complex *XF;     /* nf x C */
   fftwf_complex *ZF;     /* nf x M: spectrum of Y after the code step */
@@ -36,7 +42,7 @@ typedef struct {
   fftwf_complex *HF;     /* nf x M C: spectra of g (code step), then of d_s */
   float *L;              /* nf x C x C complex: Cholesky factor of rho I + H H^H */
   double fact_rho;       /* rho of L; < 0: none (g changed) */
-  fftwf_plan fwd_mc, inv_mc, fwd_m, inv_m, fwd_c, inv_c;
+  fftwf_plan fwd, inv;    /* one R x Q plane: r2c into s->T, c2r from s->T */
 } cdl_sig;
 
 struct hcsc_cdl {
@@ -52,6 +58,8 @@ struct hcsc_cdl {
   float *vfista, *gprev; /* PGRAD momentum point and previous iterate */
   float *idle;           /* M: iterations since each atom was last used */
   double *wk;            /* per-frequency scratch (Woodbury) */
+  fftwf_complex *T;      /* plane-major spectra [plane][f], the largest signal's nf x M C */
+  size_t Tn;             /* complex elements in T */
   double *dacc;          /* M C k^2: local sums before the reduction */
   double *rsum;          /* M + 7: the report's sums */
   int iter;

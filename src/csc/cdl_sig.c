@@ -37,27 +37,61 @@ static fftwf_complex *calloc_c(size_t n)
 
 void cdl_sig_free(cdl_sig *q)
 {
-  fftwf_plan plans[] = {q->fwd_mc, q->inv_mc, q->fwd_m, q->inv_m, q->fwd_c, q->inv_c};
-  for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
-    if (plans[i]) fftwf_destroy_plan(plans[i]);
-  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->en, q->L};
+  if (q->fwd) fftwf_destroy_plan(q->fwd);
+  if (q->inv) fftwf_destroy_plan(q->inv);
+  float *f[] = {q->tile, q->xs, q->Y, q->U, q->du, q->sp, q->ga, q->gb, q->pl, q->en, q->L};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) fftwf_free(f[i]);
   fftwf_complex *c[] = {q->XF, q->ZF, q->BF, q->HF};
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) fftwf_free(c[i]);
   memset(q, 0, sizeof *q);
 }
 
-/* Batched transforms of n planes: r2c planes -> [f][n], c2r [f][n] -> planes. */
-static fftwf_plan plan_fwd(int R, int Q, int n, float *in, fftwf_complex *out)
+/* Transpose block edge (complex elements): two 32 x 32 blocks, 16 KB,
+ * stay in L1 while one is read by rows and the other written by columns. */
+enum { TB = 32 };
+
+/* T[p][f] (n planes) -> out[f][n], in cache blocks. */
+static void to_freq_major(hcsc_cdl *s, cdl_sig *q, int n, fftwf_complex *out)
 {
-  const int dims[2] = {R, Q};
-  return fftwf_plan_many_dft_r2c(2, dims, n, in, NULL, 1, R * Q, out, NULL, n, 1, FFTW_ESTIMATE);
+  const int64_t nf = q->nf;
+  fftwf_complex *T = s->T;
+  for (int64_t f0 = 0; f0 < nf; f0 += TB)
+    for (int p0 = 0; p0 < n; p0 += TB) {
+      const int64_t f1 = f0 + TB < nf ? f0 + TB : nf;
+      const int p1 = p0 + TB < n ? p0 + TB : n;
+      for (int64_t f = f0; f < f1; f++)
+        for (int p = p0; p < p1; p++) {
+          out[f * n + p][0] = T[(int64_t)p * nf + f][0];
+          out[f * n + p][1] = T[(int64_t)p * nf + f][1];
+        }
+    }
 }
 
-static fftwf_plan plan_inv(int R, int Q, int n, fftwf_complex *in, float *out)
+/* n planes -> spectra [f][n]: each plane through the plain 2-D r2c plan
+ * into T[p][f], then a blocked transpose. */
+static void fwd_planes(hcsc_cdl *s, cdl_sig *q, int n, float *in, fftwf_complex *out)
 {
-  const int dims[2] = {R, Q};
-  return fftwf_plan_many_dft_c2r(2, dims, n, in, NULL, n, 1, out, NULL, 1, R * Q, FFTW_ESTIMATE);
+  const int64_t N = q->N, nf = q->nf;
+  for (int p = 0; p < n; p++) fftwf_execute_dft_r2c(q->fwd, in + (int64_t)p * N, s->T + (int64_t)p * nf);
+  to_freq_major(s, q, n, out);
+}
+
+/* Spectra [f][n] -> n planes (unnormalised c2r); in is left untouched. */
+static void inv_planes(hcsc_cdl *s, cdl_sig *q, int n, fftwf_complex *in, float *out)
+{
+  const int64_t N = q->N, nf = q->nf;
+  fftwf_complex *T = s->T;
+  for (int p0 = 0; p0 < n; p0 += TB)
+    for (int64_t f0 = 0; f0 < nf; f0 += TB) {
+      const int64_t f1 = f0 + TB < nf ? f0 + TB : nf;
+      const int p1 = p0 + TB < n ? p0 + TB : n;
+      for (int p = p0; p < p1; p++)
+        for (int64_t f = f0; f < f1; f++) {
+          T[(int64_t)p * nf + f][0] = in[f * n + p][0];
+          T[(int64_t)p * nf + f][1] = in[f * n + p][1];
+        }
+    }
+  for (int p = 0; p < n; p++) fftwf_execute_dft_c2r(q->inv, T + (int64_t)p * nf, out + (int64_t)p * N);
 }
 
 int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
@@ -83,6 +117,7 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
   q->sp = falloc(MC * N);
   q->ga = falloc(N);
   q->gb = falloc(N);
+  q->pl = falloc(N);
   if (s->o.reseed_every > 0) q->en = falloc(N);
   q->XF = calloc_c(nf * C);
   q->ZF = calloc_c(nf * M);
@@ -90,7 +125,7 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
   q->HF = calloc_c(nf * MC);
   q->L = falloc(nf * 2 * (size_t)C * C);
   q->fact_rho = -1;
-  if (!q->tile || !q->xs || !q->Y || !q->U || !q->du || !q->sp || !q->ga || !q->gb ||
+  if (!q->tile || !q->xs || !q->Y || !q->U || !q->du || !q->sp || !q->ga || !q->gb || !q->pl ||
       (s->o.reseed_every > 0 && !q->en) || !q->L || !q->XF || !q->ZF || !q->BF || !q->HF)
     HCSC_FAIL(HCSC_ENOMEM, "cdl: out of memory for a %d x %d signal (%d atoms x %d channels)", q->R, q->Q, M,
               C);
@@ -103,30 +138,31 @@ int cdl_sig_setup(hcsc_cdl *s, cdl_sig *q, const hcsc_tile *t, int index)
                     index, c, (long long)(t->box.r0 + i), (long long)(t->box.c0 + j));
         q->tile[((size_t)c * q->tR + i) * q->tQ + j] = v;
       }
-  q->fwd_mc = plan_fwd(q->R, q->Q, MC, q->sp, q->HF);
-  q->inv_mc = plan_inv(q->R, q->Q, MC, q->HF, q->sp);
-  q->fwd_m = plan_fwd(q->R, q->Q, M, q->sp, q->BF);
-  q->inv_m = plan_inv(q->R, q->Q, M, q->BF, q->sp);
-  q->fwd_c = plan_fwd(q->R, q->Q, C, q->xs, q->XF);
-  q->inv_c = plan_inv(q->R, q->Q, C, q->BF, q->sp);
-  if (!q->fwd_mc || !q->inv_mc || !q->fwd_m || !q->inv_m || !q->fwd_c || !q->inv_c)
-    HCSC_FAIL(HCSC_EFFTW, "cdl: FFTW could not plan batched %d x %d transforms", q->R, q->Q);
+  {
+    /* Shared scratch for the plane-major spectra, sized for the largest
+     * signal (plans are made with it; new-array execute later). */
+    const size_t need = nf * (size_t)(MC > C ? MC : C);
+    if (need > s->Tn) {
+      fftwf_free(s->T);
+      s->Tn = 0;
+      if (!(s->T = calloc_c(need)))
+        HCSC_FAIL(HCSC_ENOMEM, "cdl: out of memory for the %d x %d spectra of %d planes", q->R, q->Q, MC);
+      s->Tn = need;
+    }
+  }
+  {
+    /* Planes are executed at offsets p N (floats) and p nf (complex) from
+     * fftwf_malloc'd bases: if those offsets break FFTW's SIMD alignment,
+     * the plans must not assume it. */
+    const int unaligned = fftwf_alignment_of(q->xs + N) != fftwf_alignment_of(q->xs) ||
+                          fftwf_alignment_of((float *)(s->T + nf)) != fftwf_alignment_of((float *)s->T);
+    const unsigned flags = FFTW_ESTIMATE | (unaligned ? FFTW_UNALIGNED : 0u);
+    q->fwd = fftwf_plan_dft_r2c_2d(q->R, q->Q, q->sp, s->T, flags);
+    q->inv = fftwf_plan_dft_c2r_2d(q->R, q->Q, s->T, q->sp, flags);
+  }
+  if (!q->fwd || !q->inv) HCSC_FAIL(HCSC_EFFTW, "cdl: FFTW could not plan %d x %d real transforms", q->R, q->Q);
 cleanup:
   return err;
-}
-
-/* Zero the first n planes of sp and place the atoms of d (n = M C planes of
- * k x k) on them. */
-static void pad_atoms(const hcsc_cdl *s, const cdl_sig *q, const float *d, float *sp)
-{
-  const int k = s->k, a = s->a, n = s->M * s->C;
-  memset(sp, 0, sizeof(float) * (size_t)n * (size_t)q->N);
-  for (int p = 0; p < n; p++)
-    for (int i = 0; i < k; i++)
-      for (int j = 0; j < k; j++) {
-        const int64_t r = ((a - i) % q->R + q->R) % q->R, c = ((a - j) % q->Q + q->Q) % q->Q;
-        sp[(int64_t)p * q->N + r * q->Q + c] += d[((int64_t)p * k + i) * k + j];
-      }
 }
 
 /* Offset of tap (i, j) on a padded plane. */
@@ -134,6 +170,28 @@ static int64_t tap_at(const hcsc_cdl *s, const cdl_sig *q, int i, int j)
 {
   const int64_t r = ((s->a - i) % q->R + q->R) % q->R, c = ((s->a - j) % q->Q + q->Q) % q->Q;
   return r * q->Q + c;
+}
+
+/* Spectra [f][M C] of the atoms d (M C planes of k x k) placed on the
+ * region, or, when du is given, of rho (pad d - du).  Plane by plane
+ * through one cached N-plane buffer: the M C x N padded array is never
+ * written (same float operations as padding all planes first). */
+static void fwd_atoms(hcsc_cdl *s, cdl_sig *q, const float *d, const float *du, float frho, fftwf_complex *out)
+{
+  const int k = s->k, n = s->M * s->C;
+  const int64_t N = q->N, nf = q->nf;
+  float *buf = q->pl;
+  for (int p = 0; p < n; p++) {
+    memset(buf, 0, sizeof(float) * (size_t)N);
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) buf[tap_at(s, q, i, j)] += d[((int64_t)p * k + i) * k + j];
+    if (du) {
+      const float *u = du + (int64_t)p * N;
+      for (int64_t x = 0; x < N; x++) buf[x] = frho * (buf[x] - u[x]);
+    }
+    fftwf_execute_dft_r2c(q->fwd, buf, s->T + (int64_t)p * nf);
+  }
+  to_freq_major(s, q, n, out);
 }
 
 void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
@@ -160,9 +218,8 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
     for (int i = 0; i < q->R; i++)
       memcpy(q->xs + ((int64_t)c * q->R + i) * q->Q, q->tile + ((int64_t)c * q->tR + oy + i) * q->tQ + ox,
              sizeof(float) * (size_t)q->Q);
-  fftwf_execute(q->fwd_c);
-  pad_atoms(s, q, s->g.atoms, q->sp);
-  fftwf_execute(q->fwd_mc);
+  fwd_planes(s, q, C, q->xs, q->XF);
+  fwd_atoms(s, q, s->g.atoms, NULL, 1.0f, q->HF);
   q->fact_rho = -1; /* new atom spectra */
 }
 
@@ -173,20 +230,33 @@ void cdl_sig_begin(hcsc_cdl *s, cdl_sig *q)
 static void code_factor(hcsc_cdl *s, cdl_sig *q, double rho)
 {
   const int M = s->M, C = s->C, MC = M * C;
-  double *A = s->wk;
+  double *A = s->wk, *hr = A + 2 * C * C + 2 * C + 2 * M, *hi = hr + MC;
+  double *Ar = hi + 3 * MC, *Ai = Ar + C * C;
   for (int64_t f = 0; f < q->nf; f++) {
     const float *H = (const float *)(q->HF + f * MC);
+    for (int t = 0; t < MC; t++) {
+      hr[t] = H[2 * t];
+      hi[t] = H[2 * t + 1];
+    }
+    /* A = rho I + sum_m h_m h_m^H, m outer so that the inner loop runs
+     * over contiguous channels (vectorised); only i >= j is computed. */
+    for (int t = 0; t < C * C; t++) Ar[t] = Ai[t] = 0;
+    for (int i = 0; i < C; i++) Ar[i * C + i] = rho;
+    for (int m = 0; m < M; m++) {
+      const double *yr = hr + m * C, *yi = hi + m * C;
+      for (int i = 0; i < C; i++) {
+        const double xr = yr[i], xi = yi[i];
+        double *restrict ar = Ar + i * C, *restrict ai = Ai + i * C;
+        for (int j = 0; j <= i; j++) {
+          ar[j] += xr * yr[j] + xi * yi[j];
+          ai[j] += xi * yr[j] - xr * yi[j];
+        }
+      }
+    }
     for (int i = 0; i < C; i++)
       for (int j = 0; j <= i; j++) {
-        double ar = i == j ? rho : 0, ai = 0;
-        for (int m = 0; m < M; m++) {
-          const double xr = H[2 * (m * C + i)], xi = H[2 * (m * C + i) + 1];
-          const double yr = H[2 * (m * C + j)], yi = H[2 * (m * C + j) + 1];
-          ar += xr * yr + xi * yi;
-          ai += xi * yr - xr * yi;
-        }
-        A[2 * (i * C + j)] = ar;
-        A[2 * (i * C + j) + 1] = ai;
+        A[2 * (i * C + j)] = Ar[i * C + j];
+        A[2 * (i * C + j) + 1] = Ai[i * C + j];
       }
     for (int j = 0; j < C; j++) {
       double djj = A[2 * (j * C + j)];
@@ -217,70 +287,86 @@ void cdl_sig_code_iter(hcsc_cdl *s, cdl_sig *q, double rho, double sums[5])
 {
   const int M = s->M, C = s->C, MC = M * C;
   const int64_t N = q->N, nf = q->nf;
-  double *A = s->wk, *v = A + 2 * C * C, *b = v + 2 * C;
+  /* Split (re, im) double copies of the frequency's atom spectra, [m][c]
+   * and [c][m], so that every loop below runs over a contiguous index
+   * without a reduction in its inner loop (vectorised), summing in the
+   * same order as the textbook loops. */
+  double *A = s->wk, *vr = A + 2 * C * C, *vi = vr + C, *br = vi + C, *bi = br + M;
+  double *hr = bi + M, *hi = hr + MC, *tr = hi + MC, *ti = tr + MC;
   if (q->fact_rho != rho) code_factor(s, q, rho);
   for (int64_t p = 0; p < (int64_t)M * N; p++) q->sp[p] = q->Y[p] - q->U[p];
-  fftwf_execute(q->fwd_m);
+  fwd_planes(s, q, M, q->sp, q->BF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *L = q->L + f * 2 * C * C;
     float *B = (float *)(q->BF + f * M);
+    for (int m = 0; m < M; m++)
+      for (int c = 0; c < C; c++) {
+        const double re = H[2 * (m * C + c)], im = H[2 * (m * C + c) + 1];
+        hr[m * C + c] = re;
+        hi[m * C + c] = im;
+        tr[c * M + m] = re;
+        ti[c * M + m] = im;
+      }
     /* b = H^H X + rho B */
     for (int m = 0; m < M; m++) {
-      double br = rho * B[2 * m], bi = rho * B[2 * m + 1];
-      for (int c = 0; c < C; c++) {
-        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
-        br += hr * X[2 * c] + hi * X[2 * c + 1];
-        bi += hr * X[2 * c + 1] - hi * X[2 * c];
+      br[m] = rho * B[2 * m];
+      bi[m] = rho * B[2 * m + 1];
+    }
+    for (int c = 0; c < C; c++) {
+      const double xr = X[2 * c], xi = X[2 * c + 1];
+      const double *restrict hrc = tr + c * M, *restrict hic = ti + c * M;
+      for (int m = 0; m < M; m++) {
+        br[m] += hrc[m] * xr + hic[m] * xi;
+        bi[m] += hrc[m] * xi - hic[m] * xr;
       }
-      b[2 * m] = br;
-      b[2 * m + 1] = bi;
     }
     /* v = H b; then L w = v, L^H y = w with the stored factor */
-    for (int i = 0; i < C; i++) {
-      double vr = 0, vi = 0;
-      for (int m = 0; m < M; m++) {
-        const double hr = H[2 * (m * C + i)], hi = H[2 * (m * C + i) + 1];
-        vr += hr * b[2 * m] - hi * b[2 * m + 1];
-        vi += hr * b[2 * m + 1] + hi * b[2 * m];
+    for (int i = 0; i < C; i++) vr[i] = vi[i] = 0;
+    for (int m = 0; m < M; m++) {
+      const double bmr = br[m], bmi = bi[m];
+      const double *restrict hrm = hr + m * C, *restrict him = hi + m * C;
+      for (int i = 0; i < C; i++) {
+        vr[i] += hrm[i] * bmr - him[i] * bmi;
+        vi[i] += hrm[i] * bmi + him[i] * bmr;
       }
-      v[2 * i] = vr;
-      v[2 * i + 1] = vi;
     }
     for (int t = 0; t < 2 * C * C; t++) A[t] = L[t];
     for (int i = 0; i < C; i++) {
-      double vr = v[2 * i], vi = v[2 * i + 1];
+      double wr = vr[i], wi = vi[i];
       for (int kk = 0; kk < i; kk++) {
         const double lr = A[2 * (i * C + kk)], li = A[2 * (i * C + kk) + 1];
-        vr -= lr * v[2 * kk] - li * v[2 * kk + 1];
-        vi -= lr * v[2 * kk + 1] + li * v[2 * kk];
+        wr -= lr * vr[kk] - li * vi[kk];
+        wi -= lr * vi[kk] + li * vr[kk];
       }
-      v[2 * i] = vr / A[2 * (i * C + i)];
-      v[2 * i + 1] = vi / A[2 * (i * C + i)];
+      vr[i] = wr / A[2 * (i * C + i)];
+      vi[i] = wi / A[2 * (i * C + i)];
     }
     for (int i = C - 1; i >= 0; i--) {
-      double vr = v[2 * i], vi = v[2 * i + 1];
+      double wr = vr[i], wi = vi[i];
       for (int kk = i + 1; kk < C; kk++) {
         const double lr = A[2 * (kk * C + i)], li = A[2 * (kk * C + i) + 1]; /* conj(L_ki) */
-        vr -= lr * v[2 * kk] + li * v[2 * kk + 1];
-        vi -= lr * v[2 * kk + 1] - li * v[2 * kk];
+        wr -= lr * vr[kk] + li * vi[kk];
+        wi -= lr * vi[kk] - li * vr[kk];
       }
-      v[2 * i] = vr / A[2 * (i * C + i)];
-      v[2 * i + 1] = vi / A[2 * (i * C + i)];
+      vr[i] = wr / A[2 * (i * C + i)];
+      vi[i] = wi / A[2 * (i * C + i)];
     }
     /* x = (b - H^H y) / rho */
-    for (int m = 0; m < M; m++) {
-      double xr = b[2 * m], xi = b[2 * m + 1];
-      for (int c = 0; c < C; c++) {
-        const double hr = H[2 * (m * C + c)], hi = H[2 * (m * C + c) + 1];
-        xr -= hr * v[2 * c] + hi * v[2 * c + 1];
-        xi -= hr * v[2 * c + 1] - hi * v[2 * c];
+    for (int c = 0; c < C; c++) {
+      const double yr = vr[c], yi = vi[c];
+      const double *restrict hrc = tr + c * M, *restrict hic = ti + c * M;
+      for (int m = 0; m < M; m++) {
+        br[m] -= hrc[m] * yr + hic[m] * yi;
+        bi[m] -= hrc[m] * yi - hic[m] * yr;
       }
-      B[2 * m] = (float)(xr / rho);
-      B[2 * m + 1] = (float)(xi / rho);
+    }
+    for (int m = 0; m < M; m++) {
+      B[2 * m] = (float)(br[m] / rho);
+      B[2 * m + 1] = (float)(bi[m] / rho);
     }
   }
-  fftwf_execute(q->inv_m);
+  inv_planes(s, q, M, q->BF, q->sp);
   const float invN = (float)(1.0 / (double)N), alpha = (float)s->o.alpha, beta = 1.0f - alpha;
   const float thr = (float)(s->o.lambda / rho);
   const int nonneg = s->o.nonneg;
@@ -325,7 +411,7 @@ double cdl_sig_codes_done(hcsc_cdl *s, cdl_sig *q, double *e2, double *l1, doubl
     *nnz += cnt;
     atom_nnz[m] += cnt;
   }
-  fftwf_execute_dft_r2c(q->fwd_m, q->Y, q->ZF);
+  fwd_planes(s, q, M, q->Y, q->ZF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *Z = (const float *)(q->ZF + f * M);
@@ -354,9 +440,7 @@ void cdl_sig_dict_solve(hcsc_cdl *s, cdl_sig *q, double rho, double *acc)
   const int64_t N = q->N, nf = q->nf;
   const float frho = (float)rho;
   /* b = F(rho (pad g - u_s)) + conj(z) X, solved in place */
-  pad_atoms(s, q, s->g.atoms, q->sp);
-  for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] = frho * (q->sp[p] - q->du[p]);
-  fftwf_execute(q->fwd_mc);
+  fwd_atoms(s, q, s->g.atoms, q->du, frho, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     float *D = (float *)(q->HF + f * MC);
     const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
@@ -384,7 +468,7 @@ void cdl_sig_dict_solve(hcsc_cdl *s, cdl_sig *q, double rho, double *acc)
       }
     }
   }
-  fftwf_execute(q->inv_mc);
+  inv_planes(s, q, MC, q->HF, q->sp);
   const float invN = (float)(1.0 / (double)N);
   for (int64_t p = 0; p < (int64_t)MC * N; p++) q->sp[p] *= invN;
   const double alpha = s->o.alpha;
@@ -434,8 +518,7 @@ void cdl_sig_grad(hcsc_cdl *s, cdl_sig *q, const float *v, double *acc)
 {
   const int M = s->M, C = s->C, MC = M * C, k = s->k;
   const int64_t N = q->N, nf = q->nf;
-  pad_atoms(s, q, v, q->sp);
-  fftwf_execute(q->fwd_mc);
+  fwd_atoms(s, q, v, NULL, 1.0f, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     float *D = (float *)(q->HF + f * MC);
     const float *X = (const float *)(q->XF + f * C), *Z = (const float *)(q->ZF + f * M);
@@ -453,7 +536,7 @@ void cdl_sig_grad(hcsc_cdl *s, cdl_sig *q, const float *v, double *acc)
       }
     }
   }
-  fftwf_execute(q->inv_mc);
+  inv_planes(s, q, MC, q->HF, q->sp);
   const double invN = 1.0 / (double)N;
   for (int p = 0; p < MC; p++)
     for (int i = 0; i < k; i++)
@@ -465,8 +548,7 @@ void cdl_sig_residual_energy(hcsc_cdl *s, cdl_sig *q)
 {
   const int M = s->M, C = s->C, MC = M * C, k = s->k;
   const int64_t N = q->N, nf = q->nf;
-  pad_atoms(s, q, s->g.atoms, q->sp);
-  fftwf_execute(q->fwd_mc);
+  fwd_atoms(s, q, s->g.atoms, NULL, 1.0f, q->HF);
   for (int64_t f = 0; f < nf; f++) {
     const float *H = (const float *)(q->HF + f * MC), *X = (const float *)(q->XF + f * C);
     const float *Z = (const float *)(q->ZF + f * M);
@@ -482,7 +564,7 @@ void cdl_sig_residual_energy(hcsc_cdl *s, cdl_sig *q)
       B[2 * c + 1] = (float)ri;
     }
   }
-  fftwf_execute(q->inv_c);
+  inv_planes(s, q, C, q->BF, q->sp);
   const float invN = (float)(1.0 / (double)N);
   for (int64_t p = 0; p < (int64_t)C * N; p++) q->sp[p] *= invN;
   /* Energy of the k x k patch whose top-left corner is (r, c); patches
