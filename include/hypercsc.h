@@ -27,5 +27,6 @@
 #include "hcsc/signal.h"
 #include "hcsc/checkpoint.h"
 #include "hcsc/plot.h"
+#include "hcsc/nn.h"
 
 #endif

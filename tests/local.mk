@@ -42,3 +42,6 @@ include tests/admm.mk
 include tests/ckpt.mk
 include tests/cdl.mk
 include tests/learn.mk
+include tests/nn.mk
+include tests/nnarch.mk
+include tests/train.mk

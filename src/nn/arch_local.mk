@@ -1,0 +1,1 @@
+# src/nn: the six architectures

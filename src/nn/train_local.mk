@@ -1,0 +1,1 @@
+# src/nn: model files and training
