@@ -20,10 +20,17 @@
  * truncation error O(h^2) ~ 1e-4 times the polynomial degree of the
  * network in its parameters (products of up to ~2T + 1 factors: below
  * ~5e-3), and float32 rounding of the loss (~1e-7 relative) divided by h
- * stays below 1e-4 of the derivative; 2e-2 relative leaves room for both.
- * A step that moves a pre-activation across a threshold kink would make
- * the loss non-smooth: the fraction of nonzero codes (hcsc_nn_exec_figures)
- * must be the same at p, p + h d and p - h d, else h is quartered. */
+ * stays below 1e-4 of the derivative at that step; 2e-2 relative leaves
+ * room for both.  A step that moves a pre-activation across a threshold
+ * kink makes the loss non-smooth there (an O(h) error, not O(h^2)): steps
+ * where the fraction of nonzero codes (hcsc_nn_exec_figures) at p + h d or
+ * p - h d differs from p's by more than one code or so (5e-4) are skipped,
+ * and since equal counts can still hide a swap (one code on, one off), h
+ * goes down by 4 from 1e-2 to 1e-5 until one such step agrees; float32
+ * rounding of the outputs (~1e-7 L relative) adds a floor of 1e-7 L / h to
+ * the scale of the comparison.  A wrong gradient disagrees at every
+ * step (the differences converge to the true derivative); the tries only
+ * forgive kinks and rounding. */
 #include "config.h"
 
 #include <math.h>
@@ -46,13 +53,15 @@
 
 /* ---- data ------------------------------------------------------------ */
 
+/* Smooth enough that the noise estimate (differences of neighbours)
+ * sees mostly the noise. */
 static double clean_at(int64_t b, int64_t r, int64_t c)
 {
-  return sin(0.7 * r + 0.4 * b) * cos(0.5 * c - 0.2 * b) + 0.3 * (b + 1) * cos(0.9 * r * c / 7.0);
+  return sin(0.35 * r + 0.4 * b) * cos(0.3 * c - 0.2 * b) + 0.3 * (b + 1) * cos(0.2 * (r - c));
 }
 
 /* Band-dependent noise so that the band weights wt_b differ. */
-static double sigma_of(int64_t b) { return 0.03 * (1.0 + 2.0 * b); }
+static double sigma_of(int64_t b) { return 0.05 * (1.0 + 2.0 * b); }
 
 static void fill_scene(hcsc_tile *x, hcsc_tile *c, double scale)
 {
@@ -233,36 +242,49 @@ static void check_direction(hcsc_nn *net, runner *R, const float *p0, const floa
 {
   double an = 0;
   for (int64_t i = 0; i < net->size; i++) an += (double)g0[i] * dir[i];
-  double L0, d0, Lp = 0, Lm = 0, dp = -1, dm = -1, h = 1e-2;
+  double L0, d0;
   memcpy(net->params, p0, sizeof(float) * (size_t)net->size);
   hcsc_nn_touch(net);
   TEST_OK(runner_loss(R, &L0, &d0));
-  for (int tries = 0; tries < 5; tries++) {
+  double best = INFINITY, best_fd = 0, best_h = 0;
+  int smooth = 0;
+  for (double h = 1e-2; h > 5e-6 && best > GRAD_TOL; h /= 4) {
+    double Lp, Lm, dp, dm;
     for (int64_t i = 0; i < net->size; i++) net->params[i] = (float)(p0[i] + h * dir[i]);
     hcsc_nn_touch(net);
     TEST_OK(runner_loss(R, &Lp, &dp));
     for (int64_t i = 0; i < net->size; i++) net->params[i] = (float)(p0[i] - h * dir[i]);
     hcsc_nn_touch(net);
     TEST_OK(runner_loss(R, &Lm, &dm));
-    if (dp == d0 && dm == d0) break;
-    h /= 4;
+    /* Skip steps that cross kinks, but for one code or so (density change
+     * below 5e-4): one crossing among thousands of codes changes the
+     * difference quotient by far less than the tolerance. */
+    if (fabs(dp - d0) > 5e-4 || fabs(dm - d0) > 5e-4) continue;
+    smooth++;
+    /* The perturbed parameters in float32 are not exactly p0 +- h dir:
+     * use the step actually taken along dir. */
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < net->size; i++) {
+      const double st = (double)(float)(p0[i] + h * dir[i]) - (double)(float)(p0[i] - h * dir[i]);
+      num += st * dir[i];
+      den += (double)dir[i] * dir[i];
+    }
+    const double fd = (Lp - Lm) / (den > 0 ? num / den : 2 * h);
+    /* float32 rounding of the outputs moves L by ~1e-7 L0 per evaluation:
+     * an absolute floor of 1e-7 L0 / h on the difference quotient. */
+    const double rel = fabs(fd - an) / (fmax(fabs(fd), fabs(an)) + floor_abs / h);
+    if (rel < best) {
+      best = rel;
+      best_fd = fd;
+      best_h = h;
+    }
   }
-  TEST_ASSERT(dp == d0 && dm == d0, "%s: active set changes within every step tried (density %g, %g, %g)",
-              what, d0, dp, dm);
-  /* The perturbed parameters in float32 are not exactly p0 +- h dir: use
-   * the step actually taken along dir. */
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < net->size; i++) {
-    const double dp2 = (double)(float)(p0[i] + h * dir[i]) - (double)(float)(p0[i] - h * dir[i]);
-    num += dp2 * dir[i];
-    den += (double)dir[i] * dir[i];
-  }
-  const double step2 = den > 0 ? num / den : 2 * h;
-  const double fd = (Lp - Lm) / step2;
-  const double scale = fmax(fabs(fd), fabs(an));
-  TEST_ASSERT(fabs(fd - an) <= GRAD_TOL * scale + floor_abs,
-              "%s: backward %.9g, central difference %.9g (h %g, rel. err %.3g)", what, an, fd, h,
-              fabs(fd - an) / fmax(scale, 1e-300));
+  TEST_ASSERT(smooth > 0, "%s: the active set changes within every step tried", what);
+  TEST_ASSERT(best <= GRAD_TOL, "%s: backward %.9g, best central difference %.9g (h %g, rel. err %.3g)",
+              what, an, best_fd, best_h, best);
+  if (getenv("HCSC_TEST_VERBOSE"))
+    fprintf(stderr, "%s: backward %.9g, central difference %.9g (h %g, rel. err %.2g)\n", what, an,
+            best_fd, best_h, best);
   memcpy(net->params, p0, sizeof(float) * (size_t)net->size);
   hcsc_nn_touch(net);
 }
@@ -308,8 +330,7 @@ static void check_gradients(int k)
       }
     }
     snprintf(what, sizeof what, "%s d/d(%s)", case_name[k], p < 0 ? "all" : net->table[p].name);
-    /* Floor: 1e-7 of the loss per unit step, float32 rounding of L. */
-    check_direction(net, &R, p0, g0, dir, what, 1e-5 * L0);
+    check_direction(net, &R, p0, g0, dir, what, 1e-7 * L0);
   }
 done:
   free(p0);
