@@ -8,7 +8,9 @@
  *  - the forward of every architecture equals nn.h's formulas written
  *    directly here with hcsc_conv (perturbed params, adapt = 1, 1e-4);
  *  - at init with adapt = 0, lista equals ISTA and fista equals FISTA
- *    (no restart) written here with hcsc_conv, to 1e-4 relative; every
+ *    (no restart) written here with hcsc_conv, to 1e-4 relative; 1 / eta
+ *    is 1.05 ||D||^2 (fista, each mlista layer) against 200 power
+ *    iterations here; every
  *    architecture's output at init is finite and closer to x than 0 is;
  *  - homogeneity f(3 x) = 3 f(x) with adapt = 1 (1e-4 relative);
  *  - forward and summed parameter gradients on a 13 x 11 scene over
@@ -791,6 +793,53 @@ static void check_formulas(int k)
   hcsc_nn_destroy(&net);
 }
 
+/* ||D||^2 of parameter pname by 200 power iterations on a 32 x 32 patch
+ * from another start than the library's: 1 / eta must be 1.05 times it
+ * (the library runs 30 iterations: a slightly lower estimate). */
+static double ref_opnorm2(const hcsc_nn *net, const char *pname)
+{
+  const hcsc_nn_param *P = hcsc_nn_find(net, pname);
+  hcsc_conv *op = NULL;
+  if (!P) return 0;
+  const hcsc_box box = {0, P->shape[1], 0, 32, 0, 32};
+  hcsc_dict d = {.natoms = (int)P->shape[0], .nchan = (int)P->shape[1], .ksize = (int)P->shape[2],
+                 .scale = 1, .atoms = net->params + P->offset};
+  hcsc_tile v = rnew(&box, P->shape[0]), x = rnew(&box, P->shape[1]);
+  TEST_OK(hcsc_conv_create(&d, &box, 32, 32, HCSC_CONV_DIRECT, &op));
+  double nrm = 0;
+  FOR_T(&v) HCSC_TILE_AT(&v, ch, i, j) = (float)hcsc_rng_normal(5, 9, ch, i, j);
+  for (int it = 0; it < 200 && op; it++) {
+    nrm = 0;
+    FOR_T(&v) nrm += (double)HCSC_TILE_AT(&v, ch, i, j) * HCSC_TILE_AT(&v, ch, i, j);
+    nrm = sqrt(nrm);
+    FOR_T(&v) HCSC_TILE_AT(&v, ch, i, j) /= (float)nrm;
+    r_conv(net, pname, 1, &v, &x);
+    r_conv(net, pname, 0, &x, &v);
+  }
+  nrm = 0;
+  FOR_T(&v) nrm += (double)HCSC_TILE_AT(&v, ch, i, j) * HCSC_TILE_AT(&v, ch, i, j);
+  hcsc_conv_destroy(&op);
+  hcsc_tile_free(&v);
+  hcsc_tile_free(&x);
+  return sqrt(nrm);
+}
+
+static void check_lipschitz(void)
+{
+  static const struct { int k; const char *d; int eta; } cases[] = {
+      {CASE_FISTA, "D", 0}, {CASE_ML2, "D1", 0}, {CASE_ML2, "D2", 1}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    hcsc_nn *net = NULL;
+    TEST_OK(make_net(cases[c].k, 1, 0, &net));
+    if (!net) continue;
+    const float *eta = pget(net, "eta");
+    const double L = ref_opnorm2(net, cases[c].d), ratio = 1.0 / (eta[cases[c].eta] * L);
+    TEST_ASSERT(ratio > 1.03 && ratio < 1.0501, "%s: 1 / eta = %g, ||%s||^2 = %g: ratio %g (1.05 expected)",
+                case_name[cases[c].k], 1.0 / eta[cases[c].eta], cases[c].d, L, ratio);
+    hcsc_nn_destroy(&net);
+  }
+}
+
 /* ---- distributed ------------------------------------------------------ */
 
 static void check_distributed(int k)
@@ -974,6 +1023,7 @@ int main(int argc, char **argv)
   for (int k = 0; k < NCASES; k++) check_formulas(k);
   for (int k = 0; k < NCASES; k++) check_gradients(k);
   check_init_solvers();
+  check_lipschitz();
   check_init_and_homogeneity();
   for (int k = 0; k < NCASES; k++) check_distributed(k);
   return test_finish("t_nnarch");
