@@ -600,6 +600,41 @@ static void test_distributed(void)
     MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     TEST_ASSERT(mn == mx, "ranks hold different gradients");
   }
+  /* noise estimates: the same on every decomposition, formulas of nn.h */
+  {
+    hcsc_nn_noise nw, ns;
+    double smin = INFINITY, num = 0.0, den = 0.0;
+    memset(&nw, 0, sizeof(nw));
+    memset(&ns, 0, sizeof(ns));
+    TEST_OK(hcsc_nn_noise_estimate(fw.e, &fw.x, &nw));
+    TEST_OK(hcsc_nn_noise_estimate(fs.e, &fs.x, &ns));
+    for (int b = 0; b < 3; b++) {
+      TEST_ASSERT(nw.sigma[b] == ns.sigma[b] && nw.sigma[b] > 0.5 && nw.sigma[b] < 2.0,
+                  "sigma[%d] %g on the grid, %g whole", b, nw.sigma[b], ns.sigma[b]);
+      smin = fmin(smin, nw.sigma[b]);
+    }
+    for (int b = 0; b < 3; b++) {
+      const double wt = smin * smin / (nw.sigma[b] * nw.sigma[b]);
+      TEST_NEAR(nw.wt[b], wt, 1e-12);
+      num += wt * wt * nw.sigma[b] * nw.sigma[b];
+      den += wt * wt;
+    }
+    TEST_NEAR(nw.level, sqrt(num / den), 1e-12);
+    TEST_NEAR(nw.level, ns.level, 0.0);
+    hcsc_nn_noise_free(&nw);
+    hcsc_nn_noise_free(&ns);
+  }
+  /* errors are agreed: one rank's bad output tile fails every rank */
+  {
+    hcsc_tile bad;
+    hcsc_box box = hcsc_grid_box(gw);
+    int rc;
+    memset(&bad, 0, sizeof(bad));
+    TEST_OK(hcsc_tile_alloc(&bad, &box, test_rank() == test_size() - 1 ? 2 : 3, 0));
+    rc = hcsc_nn_forward(fw.e, &fw.x, NULL, &bad);
+    test_expect_error(rc, HCSC_ESIZE, "output tile", "forward with a bad tile on the last rank");
+    hcsc_tile_free(&bad);
+  }
   fx_free(&fw);
   fx_free(&fs);
   hcsc_grid_destroy(&gw);
