@@ -6,13 +6,14 @@
  *    multiscale with scales 1, 2), adapt = 1 with band-dependent noise,
  *    parameters perturbed away from the init so every path matters;
  *  - the forward of every architecture equals nn.h's formulas written
- *    directly in t_nnarch_ref.c with hcsc_conv (perturbed params, adapt = 1, 1e-4);
- *    (and with non-negative thresholds for ladmm, mlista; gradients of ssc);
+ *    directly in t_nnarch_ref.c with hcsc_conv (perturbed params,
+ *    adapt = 1, 1e-4 relative), also with non-negative thresholds (ladmm,
+ *    mlista; and the gradients of ssc);
  *  - at init with adapt = 0, lista equals ISTA and fista equals FISTA
- *    (no restart) written here with hcsc_conv, to 1e-4 relative; 1 / eta
- *    is 1.05 ||D||^2 (fista, each mlista layer) against 200 power
- *    iterations here; every
- *    architecture's output at init is finite and closer to x than 0 is;
+ *    (no restart, t_nnarch_ref.c), to 1e-4 relative; 1 / eta is
+ *    1.05 ||D||^2 (fista, each mlista layer) against 200 independent power
+ *    iterations; every architecture's output at init is finite and closer
+ *    to x than 0 is;
  *  - homogeneity f(3 x) = 3 f(x) with adapt = 1 (1e-4 relative);
  *  - forward and summed parameter gradients on a 13 x 11 scene over
  *    MPI_COMM_WORLD equal the whole-scene MPI_COMM_SELF ones;
