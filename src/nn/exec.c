@@ -574,6 +574,7 @@ static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
   hcsc_tile *dout = &e->g[op->out];
   hcsc_tile *din = op->kind != NN_OP_LINCOMB && (op->in || need0) ? &e->g[op->in] : NULL;
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  if (din && !e->gset[op->in]) nn_tile_zero(din);
   switch (op->kind) {
   case NN_OP_THRESH: {
     const int64_t base = p->offset + op->row * op->stride;
@@ -593,6 +594,7 @@ static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
       ins[i] = &e->t[t];
       dins[i] = (t || need0) ? &e->g[t] : NULL;
       want[i] = op->terms[i].param >= 0;
+      if (dins[i] && !e->gset[t]) nn_tile_zero(dins[i]);
       if (dins[i]) e->gset[t] = 1;
     }
     lincomb_coef(net, op, coef);
@@ -637,10 +639,9 @@ int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
   if (!err && dx) err = check_io(e, dx, 0, "input gradient");
   HCSC_CHECK(hcsc_error_agree(e->comm, err));
   memset(e->gloc, 0, sizeof(float) * (size_t)net->size);
-  for (int i = 0; i < e->nt; i++) {
-    nn_tile_zero(&e->g[i]);
-    e->gset[i] = 0;
-  }
+  /* Gradients are zeroed when first added into (a convolution writes its
+   * first contribution directly), not all up front. */
+  for (int i = 0; i < e->nt; i++) e->gset[i] = 0;
   nn_tile_copy(&e->g[g->output], dy);
   e->gset[g->output] = 1;
   for (int i = g->nops - 1; i >= 0; i--) {
@@ -662,7 +663,10 @@ int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
     HCSC_CHECK(hcsc_error_agree(e->comm, err));
   }
   for (int64_t i = 0; i < net->size; i++) net->grads[i] += e->gloc[i];
-  if (dx) nn_tile_copy(dx, &e->g[0]);
+  if (dx) {
+    if (!e->gset[0]) nn_tile_zero(&e->g[0]);
+    nn_tile_copy(dx, &e->g[0]);
+  }
 cleanup:
   return err;
 }
