@@ -162,22 +162,26 @@ static void tile_shape(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int hal
 
 /* Fill the halo of t (tensor or gradient with tensor i's shape) for a
  * convolution: mirrored (synthesis) or also zeroed outside (analysis).
- * Agrees on err first.  Collective on the grid's comm. */
+ * The ranks agree on err first (one Allreduce) unless nothing is to be
+ * exchanged; state (same on every rank: it follows the op list) skips
+ * repeated exchanges of a tensor.  Collective on the grid's comm. */
 static int fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
 {
-  err = hcsc_error_agree(e->comm, err);
-  if (err) return err;
-  if (state && *state == want) return 0;
+  hcsc_halo *h = NULL;
+  if (state && *state == want) return err;
   if (t->halo > 0) {
-    hcsc_halo *h = find_plan(e, t->halo, t->nchan);
-    if (!h) err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", t->halo,
-                           (long long)t->nchan);
-    err = hcsc_error_agree(e->comm, err);
-    if (err) return err;
+    h = find_plan(e, t->halo, t->nchan);
+    if (!h && !err)
+      err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", t->halo,
+                     (long long)t->nchan);
+  }
+  if (e->nranks > 1) err = hcsc_error_agree(e->comm, err);
+  if (err) return err;
+  if (h) {
     err = hcsc_halo_exchange(h, t);
     if (!err && want == HALO_ZERO) hcsc_tile_zero_outside(t, e->rows, e->cols);
   }
-  if (state) *state = want;
+  if (state && !err) *state = want;
   return err;
 }
 
@@ -216,7 +220,9 @@ void hcsc_nn_exec_destroy(hcsc_nn_exec **pe)
   *pe = NULL;
 }
 
-/* Collective on the grid's comm. */
+/* Collective on the grid's comm.  The exec refers to net (its params and
+ * graph) and to grid: both must outlive it.  A graph changed after create
+ * needs a new exec; changed params need only hcsc_nn_touch. */
 int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_exec **out)
 {
   int err = 0, dims[3] = {1, 1, 1};
