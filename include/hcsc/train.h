@@ -127,6 +127,11 @@ int hcsc_train_run(hcsc_nn *net, hcsc_train_set *train, hcsc_train_set *val,
 int hcsc_train_eval(hcsc_nn *net, hcsc_train_set *val, int holdout_only, int val_patch,
                     const hcsc_noise_model *noise, uint64_t seed, hcsc_train_eval_result *res);
 
+/* Whether path is a model file (NetCDF with hypercsc_kind = "model"):
+ * *yes = 1 or 0, the same on every rank; a missing or unreadable file is
+ * simply not a model.  Collective on comm (rank 0 looks). */
+int hcsc_nn_is_model(MPI_Comm comm, const char *path, int *yes);
+
 #ifdef __cplusplus
 }
 #endif

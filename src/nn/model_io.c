@@ -31,6 +31,7 @@
 #include "hcsc/nn.h"
 #include "hcsc/scene.h"
 #include "hcsc/timer.h"
+#include "hcsc/train.h"
 #include "io/io_impl.h"
 
 #define MODEL_VERSION 1
@@ -421,5 +422,31 @@ cleanup:
   }
   hcsc_nn_meta_free(&m);
   hcsc_nn_destroy(&net);
+  return err;
+}
+
+/* See train.h.  Collective on comm. */
+int hcsc_nn_is_model(MPI_Comm comm, const char *path, int *yes)
+{
+  int err = 0, rank, y = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0 && path) {
+    char mpath[4300], text[16];
+    int ncid;
+    MPI_Offset len = 0;
+    nc_type t;
+    /* Quietly: a scene in another format is simply not a model. */
+    if (ncmpi_open(MPI_COMM_SELF, hcsc_io_mpi_path(path, mpath, sizeof mpath), NC_NOWRITE, MPI_INFO_NULL,
+                   &ncid) == NC_NOERR) {
+      if (ncmpi_inq_att(ncid, NC_GLOBAL, "hypercsc_kind", &t, &len) == NC_NOERR && t == NC_CHAR &&
+          len == 5 && ncmpi_get_att_text(ncid, NC_GLOBAL, "hypercsc_kind", text) == NC_NOERR &&
+          memcmp(text, "model", 5) == 0)
+        y = 1;
+      ncmpi_close(ncid);
+    }
+  }
+  HCSC_MPI(MPI_Bcast(&y, 1, MPI_INT, 0, comm));
+  *yes = y;
+cleanup:
   return err;
 }
