@@ -52,7 +52,9 @@ static double lr_at(const hcsc_train_opts *o, int64_t t)
 }
 
 /* FNV-1a 64 of everything that shapes the trajectory: the configuration,
- * the parameter count and the options that change a step. */
+ * the parameter count and the options that change a step.  The step count
+ * shapes the cosine schedule only: with a constant one a resumed run may
+ * go on for more steps than the first asked for. */
 static uint64_t fingerprint(const hcsc_nn *net, const hcsc_train_opts *o)
 {
   char buf[1024];
@@ -63,7 +65,7 @@ static uint64_t fingerprint(const hcsc_nn *net, const hcsc_train_opts *o)
                    hcsc_nn_arch_name(c->arch), c->bands, c->iters, c->rank, c->nlayers, c->natoms[0],
                    c->natoms[1], c->natoms[2], c->ksize[0], c->ksize[1], c->ksize[2], c->scales[0],
                    c->scales[1], c->scales[2], c->momentum, c->nonneg, c->adapt, (long long)net->size,
-                   o->patch, o->batch, (long long)o->steps, o->lr, (int)o->schedule, (long long)o->warmup,
+                   o->patch, o->batch, o->schedule == HCSC_SCHEDULE_CONST ? -1LL : (long long)o->steps, o->lr, (int)o->schedule, (long long)o->warmup,
                    o->clip, (unsigned long long)o->seed, o->flips, o->noise.spec);
   uint64_t h = 0xcbf29ce484222325ULL;
   for (int i = 0; i < n && i < (int)sizeof buf; i++) h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
@@ -301,12 +303,18 @@ typedef struct {
 
 static int ckpt_save(MPI_Comm comm, const char *path, const train_state *s)
 {
+  int err = 0;
+  double secs = s->seconds;
+  /* Wall times differ between ranks; the checkpoint's scalars may not. */
+  HCSC_MPI(MPI_Bcast(&secs, 1, MPI_DOUBLE, 0, comm));
   const hcsc_state_var vars[] = {{"params", s->net->params, s->net->size, 1},
                                  {"adam_m", s->m, s->net->size, 1},
                                  {"adam_v", s->v, s->net->size, 1}};
   const double sc[CK_N] = {(double)s->step, (double)(s->fp >> 32), (double)(s->fp & 0xffffffffu),
-                           (double)s->net->cfg.arch, s->val_mpsnr, s->seconds, (double)s->net->size};
-  return hcsc_ckpt_write(comm, path, "train", vars, 3, ck_names, sc, CK_N, 1);
+                           (double)s->net->cfg.arch, s->val_mpsnr, secs, (double)s->net->size};
+  err = hcsc_ckpt_write(comm, path, "train", vars, 3, ck_names, sc, CK_N, 1);
+cleanup:
+  return err;
 }
 
 static int ckpt_load(MPI_Comm comm, const char *path, train_state *s)
