@@ -13,7 +13,9 @@ jfield() { sed -n "s/.*\"$2\": *\"*\([^,}\"]*\).*/\1/p" "$1"; }
 C="--noise gaussian:50 --patch 12 --batch 4 --iters 2 --val-patch 8 --epoch-steps 10 -q"
 run1 synth -o "$T/s.nc" --size 40x40x6 --seed 2 >/dev/null || fail "synth fixture"
 run1 synth -o "$T/v.nc" --size 24x24x6 --seed 5 >/dev/null || fail "validation fixture"
-run1 synth -o "$T/s4.nc" --size 40x40x4 --seed 2 >/dev/null || fail "4-band fixture"
+# A 4-band ENVI scene of zeros (no launch needed).
+head -c $((40 * 40 * 4 * 4)) /dev/zero > "$T/s4.img"
+printf 'ENVI\nsamples = 40\nlines = 40\nbands = 4\nheader offset = 0\nfile type = ENVI Standard\ndata type = 4\ninterleave = bsq\nbyte order = 0\n' > "$T/s4.hdr"
 
 # A model trained 200 steps denoises: --eval-only beats the noisy input.
 run train --arch lista --atoms 4 --size 3 --train "$T/s.nc" --val "$T/v.nc" $C --steps 200 --lr 0.01 --epoch-steps 100 \
@@ -34,8 +36,8 @@ expect_error "corrupted model" "corrupted" train --eval-only --model "$T/bad.nc"
 cp "$T/m.nc" "$T/short.nc"
 truncate -s $((sz - 16)) "$T/short.nc"
 expect_error "truncated model" "truncated" train --eval-only --model "$T/short.nc" --val "$T/v.nc" --noise gaussian:50
-expect_error "model/scene band mismatch" "bands" train --eval-only --model "$T/m.nc" --val "$T/s4.nc" --noise gaussian:50
-expect_error "scenes with different band counts" "band count" train --arch lista --train "$T/s.nc,$T/s4.nc" $C -o "$T/x.nc"
+expect_error "model/scene band mismatch" "bands" train --eval-only --model "$T/m.nc" --val "$T/s4.img" --noise gaussian:50
+expect_error "scenes with different band counts" "band count" train --arch lista --train "$T/s.nc,$T/s4.img" $C -o "$T/x.nc"
 expect_error "patch larger than the training region" "does not fit" train --arch lista --train "$T/s.nc" $C --patch 36 -o "$T/x.nc"
 run train --arch lista --atoms 4 --size 3 --train "$T/s.nc" $C --lr 0.01 --schedule const --steps 2 \
   --checkpoint "$T/c.ckpt" -o "$T/c.nc" || fail "checkpoint fixture"
