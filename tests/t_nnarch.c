@@ -8,7 +8,9 @@
  *  - the forward of every architecture equals nn.h's formulas written
  *    directly here with hcsc_conv (perturbed params, adapt = 1, 1e-4);
  *  - at init with adapt = 0, lista equals ISTA and fista equals FISTA
- *    (no restart) written here with hcsc_conv, to 1e-4 relative; every
+ *    (no restart) written here with hcsc_conv, to 1e-4 relative; 1 / eta
+ *    is 1.05 ||D||^2 (fista, each mlista layer) against 200 power
+ *    iterations here; every
  *    architecture's output at init is finite and closer to x than 0 is;
  *  - homogeneity f(3 x) = 3 f(x) with adapt = 1 (1e-4 relative);
  *  - forward and summed parameter gradients on a 13 x 11 scene over
@@ -20,10 +22,17 @@
  * truncation error O(h^2) ~ 1e-4 times the polynomial degree of the
  * network in its parameters (products of up to ~2T + 1 factors: below
  * ~5e-3), and float32 rounding of the loss (~1e-7 relative) divided by h
- * stays below 1e-4 of the derivative; 2e-2 relative leaves room for both.
- * A step that moves a pre-activation across a threshold kink would make
- * the loss non-smooth: the fraction of nonzero codes (hcsc_nn_exec_figures)
- * must be the same at p, p + h d and p - h d, else h is quartered. */
+ * stays below 1e-4 of the derivative at that step; 2e-2 relative leaves
+ * room for both.  A step that moves a pre-activation across a threshold
+ * kink makes the loss non-smooth there (an O(h) error, not O(h^2)): steps
+ * where the fraction of nonzero codes (hcsc_nn_exec_figures) at p + h d or
+ * p - h d differs from p's by more than one code or so (5e-4) are skipped,
+ * and since equal counts can still hide a swap (one code on, one off), h
+ * goes down by 4 from 1e-2 to 1e-5 until one such step agrees; float32
+ * rounding of the outputs (~1e-7 L relative) adds a floor of 1e-7 L / h to
+ * the scale of the comparison.  A wrong gradient disagrees at every
+ * step (the differences converge to the true derivative); the tries only
+ * forgive kinks and rounding. */
 #include "config.h"
 
 #include <math.h>
@@ -46,13 +55,15 @@
 
 /* ---- data ------------------------------------------------------------ */
 
+/* Smooth enough that the noise estimate (differences of neighbours)
+ * sees mostly the noise. */
 static double clean_at(int64_t b, int64_t r, int64_t c)
 {
-  return sin(0.7 * r + 0.4 * b) * cos(0.5 * c - 0.2 * b) + 0.3 * (b + 1) * cos(0.9 * r * c / 7.0);
+  return sin(0.35 * r + 0.4 * b) * cos(0.3 * c - 0.2 * b) + 0.3 * (b + 1) * cos(0.2 * (r - c));
 }
 
 /* Band-dependent noise so that the band weights wt_b differ. */
-static double sigma_of(int64_t b) { return 0.03 * (1.0 + 2.0 * b); }
+static double sigma_of(int64_t b) { return 0.05 * (1.0 + 2.0 * b); }
 
 static void fill_scene(hcsc_tile *x, hcsc_tile *c, double scale)
 {
@@ -233,36 +244,49 @@ static void check_direction(hcsc_nn *net, runner *R, const float *p0, const floa
 {
   double an = 0;
   for (int64_t i = 0; i < net->size; i++) an += (double)g0[i] * dir[i];
-  double L0, d0, Lp = 0, Lm = 0, dp = -1, dm = -1, h = 1e-2;
+  double L0, d0;
   memcpy(net->params, p0, sizeof(float) * (size_t)net->size);
   hcsc_nn_touch(net);
   TEST_OK(runner_loss(R, &L0, &d0));
-  for (int tries = 0; tries < 5; tries++) {
+  double best = INFINITY, best_fd = 0, best_h = 0;
+  int smooth = 0;
+  for (double h = 1e-2; h > 5e-6 && best > GRAD_TOL; h /= 4) {
+    double Lp, Lm, dp, dm;
     for (int64_t i = 0; i < net->size; i++) net->params[i] = (float)(p0[i] + h * dir[i]);
     hcsc_nn_touch(net);
     TEST_OK(runner_loss(R, &Lp, &dp));
     for (int64_t i = 0; i < net->size; i++) net->params[i] = (float)(p0[i] - h * dir[i]);
     hcsc_nn_touch(net);
     TEST_OK(runner_loss(R, &Lm, &dm));
-    if (dp == d0 && dm == d0) break;
-    h /= 4;
+    /* Skip steps that cross kinks, but for one code or so (density change
+     * below 5e-4): one crossing among thousands of codes changes the
+     * difference quotient by far less than the tolerance. */
+    if (fabs(dp - d0) > 5e-4 || fabs(dm - d0) > 5e-4) continue;
+    smooth++;
+    /* The perturbed parameters in float32 are not exactly p0 +- h dir:
+     * use the step actually taken along dir. */
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < net->size; i++) {
+      const double st = (double)(float)(p0[i] + h * dir[i]) - (double)(float)(p0[i] - h * dir[i]);
+      num += st * dir[i];
+      den += (double)dir[i] * dir[i];
+    }
+    const double fd = (Lp - Lm) / (den > 0 ? num / den : 2 * h);
+    /* float32 rounding of the outputs moves L by ~1e-7 L0 per evaluation:
+     * an absolute floor of 1e-7 L0 / h on the difference quotient. */
+    const double rel = fabs(fd - an) / (fmax(fabs(fd), fabs(an)) + floor_abs / h);
+    if (rel < best) {
+      best = rel;
+      best_fd = fd;
+      best_h = h;
+    }
   }
-  TEST_ASSERT(dp == d0 && dm == d0, "%s: active set changes within every step tried (density %g, %g, %g)",
-              what, d0, dp, dm);
-  /* The perturbed parameters in float32 are not exactly p0 +- h dir: use
-   * the step actually taken along dir. */
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < net->size; i++) {
-    const double dp2 = (double)(float)(p0[i] + h * dir[i]) - (double)(float)(p0[i] - h * dir[i]);
-    num += dp2 * dir[i];
-    den += (double)dir[i] * dir[i];
-  }
-  const double step2 = den > 0 ? num / den : 2 * h;
-  const double fd = (Lp - Lm) / step2;
-  const double scale = fmax(fabs(fd), fabs(an));
-  TEST_ASSERT(fabs(fd - an) <= GRAD_TOL * scale + floor_abs,
-              "%s: backward %.9g, central difference %.9g (h %g, rel. err %.3g)", what, an, fd, h,
-              fabs(fd - an) / fmax(scale, 1e-300));
+  TEST_ASSERT(smooth > 0, "%s: the active set changes within every step tried", what);
+  TEST_ASSERT(best <= GRAD_TOL, "%s: backward %.9g, best central difference %.9g (h %g, rel. err %.3g)",
+              what, an, best_fd, best_h, best);
+  if (getenv("HCSC_TEST_VERBOSE"))
+    fprintf(stderr, "%s: backward %.9g, central difference %.9g (h %g, rel. err %.2g)\n", what, an,
+            best_fd, best_h, best);
   memcpy(net->params, p0, sizeof(float) * (size_t)net->size);
   hcsc_nn_touch(net);
 }
@@ -308,8 +332,7 @@ static void check_gradients(int k)
       }
     }
     snprintf(what, sizeof what, "%s d/d(%s)", case_name[k], p < 0 ? "all" : net->table[p].name);
-    /* Floor: 1e-7 of the loss per unit step, float32 rounding of L. */
-    check_direction(net, &R, p0, g0, dir, what, 1e-5 * L0);
+    check_direction(net, &R, p0, g0, dir, what, 1e-7 * L0);
   }
 done:
   free(p0);
@@ -770,6 +793,53 @@ static void check_formulas(int k)
   hcsc_nn_destroy(&net);
 }
 
+/* ||D||^2 of parameter pname by 200 power iterations on a 32 x 32 patch
+ * from another start than the library's: 1 / eta must be 1.05 times it
+ * (the library runs 30 iterations: a slightly lower estimate). */
+static double ref_opnorm2(const hcsc_nn *net, const char *pname)
+{
+  const hcsc_nn_param *P = hcsc_nn_find(net, pname);
+  hcsc_conv *op = NULL;
+  if (!P) return 0;
+  const hcsc_box box = {0, P->shape[1], 0, 32, 0, 32};
+  hcsc_dict d = {.natoms = (int)P->shape[0], .nchan = (int)P->shape[1], .ksize = (int)P->shape[2],
+                 .scale = 1, .atoms = net->params + P->offset};
+  hcsc_tile v = rnew(&box, P->shape[0]), x = rnew(&box, P->shape[1]);
+  TEST_OK(hcsc_conv_create(&d, &box, 32, 32, HCSC_CONV_DIRECT, &op));
+  double nrm = 0;
+  FOR_T(&v) HCSC_TILE_AT(&v, ch, i, j) = (float)hcsc_rng_normal(5, 9, ch, i, j);
+  for (int it = 0; it < 200 && op; it++) {
+    nrm = 0;
+    FOR_T(&v) nrm += (double)HCSC_TILE_AT(&v, ch, i, j) * HCSC_TILE_AT(&v, ch, i, j);
+    nrm = sqrt(nrm);
+    FOR_T(&v) HCSC_TILE_AT(&v, ch, i, j) /= (float)nrm;
+    r_conv(net, pname, 1, &v, &x);
+    r_conv(net, pname, 0, &x, &v);
+  }
+  nrm = 0;
+  FOR_T(&v) nrm += (double)HCSC_TILE_AT(&v, ch, i, j) * HCSC_TILE_AT(&v, ch, i, j);
+  hcsc_conv_destroy(&op);
+  hcsc_tile_free(&v);
+  hcsc_tile_free(&x);
+  return sqrt(nrm);
+}
+
+static void check_lipschitz(void)
+{
+  static const struct { int k; const char *d; int eta; } cases[] = {
+      {CASE_FISTA, "D", 0}, {CASE_ML2, "D1", 0}, {CASE_ML2, "D2", 1}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    hcsc_nn *net = NULL;
+    TEST_OK(make_net(cases[c].k, 1, 0, &net));
+    if (!net) continue;
+    const float *eta = pget(net, "eta");
+    const double L = ref_opnorm2(net, cases[c].d), ratio = 1.0 / (eta[cases[c].eta] * L);
+    TEST_ASSERT(ratio > 1.03 && ratio < 1.0501, "%s: 1 / eta = %g, ||%s||^2 = %g: ratio %g (1.05 expected)",
+                case_name[cases[c].k], 1.0 / eta[cases[c].eta], cases[c].d, L, ratio);
+    hcsc_nn_destroy(&net);
+  }
+}
+
 /* ---- distributed ------------------------------------------------------ */
 
 static void check_distributed(int k)
@@ -953,6 +1023,7 @@ int main(int argc, char **argv)
   for (int k = 0; k < NCASES; k++) check_formulas(k);
   for (int k = 0; k < NCASES; k++) check_gradients(k);
   check_init_solvers();
+  check_lipschitz();
   check_init_and_homogeneity();
   for (int k = 0; k < NCASES; k++) check_distributed(k);
   return test_finish("t_nnarch");
