@@ -197,10 +197,14 @@ static int eval_only(hcsc_cli *cli, const char *model, char **vals, int nval, co
     HCSC_CHECK(err);
   }
   if (cli->rank == 0) {
-    if (cli->json)
-      printf("{\"model\": \"%s\", \"patches\": %lld, \"mpsnr\": %.6f, \"noisy_mpsnr\": %.6f, \"seconds\": %.6f, "
-             "\"code_density\": %.6f}\n", model, (long long)ev.patches, ev.mpsnr, ev.noisy_mpsnr, ev.seconds,
-             ev.code_density);
+    if (cli->json) {
+      if (ev.patches > 0)
+        printf("{\"model\": \"%s\", \"patches\": %lld, \"mpsnr\": %.6f, \"noisy_mpsnr\": %.6f, \"seconds\": %.6f, "
+               "\"code_density\": %.6f}\n", model, (long long)ev.patches, ev.mpsnr, ev.noisy_mpsnr, ev.seconds,
+               ev.code_density);
+      else
+        printf("{\"model\": \"%s\", \"patches\": 0, \"mpsnr\": null, \"noisy_mpsnr\": null}\n", model);
+    }
     else if (cli->level >= HCSC_LOG_INFO)
       printf("eval: %s on %lld patches: MPSNR %.3f dB (noisy input %.3f dB), %.3f s, code density %.4f\n",
              model, (long long)ev.patches, ev.mpsnr, ev.noisy_mpsnr, ev.seconds, ev.code_density);
@@ -372,12 +376,20 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
     HCSC_CHECK(err);
   }
   if (cli->rank == 0) {
-    if (cli->json)
-      printf("{\"output\": \"%s\", \"arch\": \"%s\", \"parameters\": %lld, \"steps\": %lld, \"resumed_at\": %lld, "
-             "\"first_loss\": %.9g, \"last_loss\": %.9g, \"val_mpsnr\": %.6f, \"noisy_mpsnr\": %.6f, "
-             "\"seconds\": %.6f, \"reduce_seconds\": %.6f}\n", out, hcsc_nn_arch_name(arch),
-             (long long)net->size, (long long)res.steps_done, (long long)res.first_step, res.first_loss,
-             res.last_loss, res.val_mpsnr, res.noisy_mpsnr, res.seconds, res.reduce_seconds);
+    if (cli->json) {
+      /* JSON has no NaN: figures that do not exist are null. */
+      const char *jn[] = {"first_loss", "last_loss", "val_mpsnr", "noisy_mpsnr", "seconds", "reduce_seconds"};
+      const double jv[] = {res.first_loss, res.last_loss, res.val_mpsnr, res.noisy_mpsnr, res.seconds,
+                           res.reduce_seconds};
+      printf("{\"output\": \"%s\", \"arch\": \"%s\", \"parameters\": %lld, \"steps\": %lld, \"resumed_at\": %lld",
+             out, hcsc_nn_arch_name(arch), (long long)net->size, (long long)res.steps_done,
+             (long long)res.first_step);
+      for (int i = 0; i < 6; i++) {
+        if (isfinite(jv[i])) printf(", \"%s\": %.9g", jn[i], jv[i]);
+        else printf(", \"%s\": null", jn[i]);
+      }
+      printf("}\n");
+    }
     else if (cli->level >= HCSC_LOG_INFO) {
       printf("train: %s, %lld parameters, %lld steps (from %lld), loss %.6g -> %.6g, %.3f s (reduce %.3f s)\n",
              hcsc_nn_arch_name(arch), (long long)net->size, (long long)res.steps_done, (long long)res.first_step,
