@@ -6,6 +6,7 @@
 #    summation order (max |difference| <= 1e-4 max |param| over the values
 #    ncmpidump prints; lista, and ssc at 2 ranks); measured: 1e-7, the
 #    printed precision, at 2 and 4 ranks;
+#  - --eval-only of one model: the same MPSNR digits at 1 and N ranks;
 #  - --checkpoint at step 10 + --resume to 20 == 20 straight (ncmpidump
 #    data identical: bit for bit at the same rank count);
 #  - SIGUSR1 to mpiexec mid-run: exit 75, a checkpoint, no model; --resume
@@ -48,6 +49,15 @@ compare() {
 if [ "$HCSC_NP" -gt 1 ]; then
   run1 train $L --steps 20 -o "$T/r1.nc" || fail "lista at 1 rank"
   compare lista "$T/r1.nc" "$T/straight.nc"
+  # Validation of one model is the same at any rank count (per-patch
+  # errors reduced exactly, summed in patch order): identical digits.
+  run1 train --eval-only --model "$T/straight.nc" --val "$T/s.nc" --noise gaussian:50 --val-patch 8 --json > "$T/e1.json" \
+    || fail "eval-only at 1 rank"
+  run train --eval-only --model "$T/straight.nc" --val "$T/s.nc" --noise gaussian:50 --val-patch 8 --json > "$T/en.json" \
+    || fail "eval-only at $HCSC_NP ranks"
+  e1=$(jfield "$T/e1.json" mpsnr); en=$(jfield "$T/en.json" mpsnr)
+  if [ -n "$e1" ] && [ "$e1" = "$en" ]; then echo "ok: eval-only MPSNR $e1 dB at 1 and $HCSC_NP ranks"
+  else fail "eval-only MPSNR at 1 rank $e1, at $HCSC_NP ranks $en"; fi
 fi
 if [ "$HCSC_NP" -eq 2 ]; then
   run1 train --arch ssc $(arch_opts ssc) --train "$T/s.nc" $C --steps 20 --lr 0.01 -o "$T/r1_ssc.nc" || fail "ssc at 1 rank"
