@@ -377,9 +377,18 @@ static int local_samples(hcsc_nn *net, hcsc_train_set *s, const hcsc_train_opts 
     HCSC_CHECK(make_noisy(&pt[j], &o->noise, nseeds[j], range, &noisy));
     HCSC_CHECK(hcsc_nn_forward(pe->exec, &noisy, NULL, &pe->y));
     HCSC_CHECK(hcsc_nn_mse(MPI_COMM_SELF, &pe->y, &pt[j], n, &pe->dy, &loss));
+    /* The loss is taken on data scaled to the scene's clean range (as the
+     * noise protocol's [0, 1]), so its size, the gradient clip and Adam's
+     * early steps do not depend on the sensor's units: L / range^2. */
+    {
+      const double inv = range > 0 ? 1.0 / (range * range) : 1.0;
+      const int64_t len = pe->dy.nchan * pe->dy.ldr * pe->dy.ldc;
+      for (int64_t i = 0; i < len; i++) pe->dy.data[i] = (float)(pe->dy.data[i] * inv);
+      loss *= inv;
+    }
     HCSC_CHECK(hcsc_nn_backward(pe->exec, &pe->dy, NULL));
     acc[0] += loss;
-    acc[1] += 10 * log10(range * range / (2 * loss > 0 ? 2 * loss : 1e-300));
+    acc[1] += 10 * log10(1.0 / (2 * loss > 0 ? 2 * loss : 1e-300));
     hcsc_tile_free(&noisy);
   }
 cleanup:
