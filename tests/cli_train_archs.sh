@@ -25,4 +25,16 @@ for a in lista fista ladmm mlista multiscale ssc; do
           exit !(e < f) }' "$T/$a.csv" || fail "$a: the training loss did not fall"
   done
 
+# A mixture of noise models (each sample draws one) trains too, and the
+# model records the list.
+run train --arch ssc $(arch_opts ssc) --train "$T/s.nc" --noise blind,noniid,stripes \
+  --patch 12 --batch 4 --iters 2 --val-patch 8 --epoch-steps 10 -q --steps 30 --lr 0.01 \
+  --log "$T/mix.csv" -o "$T/mix.nc" || fail "train with a noise list"
+awk -F, 'NR >= 2 && NR <= 6 { f += $3 } NR > 1 { l[NR] = $3; n = NR }
+  END { for (i = n - 4; i <= n; i++) e += l[i]; printf "noise list: loss %.4g -> %.4g\n", f / 5, e / 5; exit !(e < f) }' \
+  "$T/mix.csv" || fail "noise list: the training loss did not fall"
+run1 info "$T/mix.nc" | grep -q "blind,noniid,stripes" || fail "the model does not record the noise list"
+expect_error "bad noise list" "bogus" train --arch ssc --train "$T/s.nc" --noise blind,bogus -o "$T/bad.nc"
+[ ! -e "$T/bad.nc" ] || fail "a bad noise list left $T/bad.nc"
+
 finish

@@ -70,6 +70,11 @@ typedef struct {
   int flips;             /* random horizontal/vertical flips (default 1) */
   int val_patch;         /* validation patch side (default 64) */
   hcsc_noise_model noise;/* training and validation noise (default gaussian:30) */
+  /* More training noise models: sample j of a step uses model (its noise
+   * seed mod (1 + nextra)), 0 being noise; validation uses noise only. */
+#define HCSC_TRAIN_MAX_NOISE 4
+  int nextra;
+  hcsc_noise_model extra[HCSC_TRAIN_MAX_NOISE - 1];
   const char *checkpoint;      /* NULL: none (a signal still writes default_checkpoint) */
   const char *default_checkpoint; /* where a signal writes when checkpoint is NULL */
   int64_t checkpoint_every;    /* steps; 0: only at the end */

@@ -246,7 +246,7 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
       {"train", 0, HCSC_OPT_STRING, &train_s, "S1[,S2..]", "training scenes (same band count)"},
       {"val", 0, HCSC_OPT_STRING, &val_s, "V1[,V2..]", "validation scenes (default: held-out rows)"},
       {"val-fraction", 0, HCSC_OPT_DOUBLE, &val_fraction, "F", "bottom fraction of rows held out (0.2)"},
-      {"noise", 0, HCSC_OPT_STRING, &noise_s, "SPEC", "noise model (required)"},
+      {"noise", 0, HCSC_OPT_STRING, &noise_s, "SPEC[,SPEC..]", "noise model(s) (required): each training sample draws one of the list; validation uses the first"},
       {"output", 'o', HCSC_OPT_STRING, &out, "MODEL.nc", "model to write (eval-only: CSV)"},
       {"patch", 0, HCSC_OPT_INT, &o.patch, "P", "training patch side (64)"},
       {"batch", 0, HCSC_OPT_INT, &o.batch, "N", "GLOBAL batch (8)"},
@@ -283,7 +283,21 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
 
   /* Every rank parsed the same argv: these checks agree without messages. */
   if (!noise_s) HCSC_FAIL(HCSC_EINVAL, "train: --noise SPEC is required");
-  HCSC_CHECK(hcsc_noise_parse(noise_s, &o.noise));
+  {
+    /* --noise A[,B..]: the first is also the validation noise. */
+    char spec[256];
+    char *save = NULL, *tok;
+    int k = 0;
+    if (strlen(noise_s) >= sizeof spec) HCSC_FAIL(HCSC_EINVAL, "train: --noise: list too long");
+    strcpy(spec, noise_s);
+    for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save), k++) {
+      if (k >= HCSC_TRAIN_MAX_NOISE)
+        HCSC_FAIL(HCSC_EINVAL, "train: --noise: at most %d models", HCSC_TRAIN_MAX_NOISE);
+      HCSC_CHECK(hcsc_noise_parse(tok, k ? &o.extra[k - 1] : &o.noise));
+    }
+    if (k == 0) HCSC_FAIL(HCSC_EINVAL, "train: --noise: empty list");
+    o.nextra = k - 1;
+  }
   if (val_s) HCSC_CHECK(split_list("val", val_s, &vbuf, &vals, &nval));
   if (eval) {
     if (!model || !val_s) HCSC_FAIL(HCSC_EINVAL, "train: --eval-only needs --model M.nc and --val V..");
@@ -363,7 +377,7 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
     size_t k = 0;
     meta.wavelength = m0->wavelength; /* borrowed: save only reads it */
     snprintf(meta.normalisation, sizeof meta.normalisation, "none: the network is positively homogeneous (nn.h)");
-    snprintf(meta.noise, sizeof meta.noise, "%s", o.noise.spec);
+    snprintf(meta.noise, sizeof meta.noise, "%s", noise_s);
     for (int i = 0; i < ntrain && k + 1 < sizeof meta.trained_on; i++)
       k += (size_t)snprintf(meta.trained_on + k, sizeof meta.trained_on - k, "%s%s", i ? "," : "", trains[i]);
     k = (size_t)snprintf(meta.command, sizeof meta.command, "hypercsc");

@@ -67,6 +67,9 @@ static uint64_t fingerprint(const hcsc_nn *net, const hcsc_train_opts *o)
                    c->scales[1], c->scales[2], c->momentum, c->nonneg, c->adapt, (long long)net->size,
                    o->patch, o->batch, o->schedule == HCSC_SCHEDULE_CONST ? -1LL : (long long)o->steps, o->lr, (int)o->schedule, (long long)o->warmup,
                    o->clip, (unsigned long long)o->seed, o->flips, o->noise.spec);
+  for (int i = 0; i < o->nextra && n < (int)sizeof buf; i++)
+    n += snprintf(buf + n, sizeof buf - (size_t)n, ",%s", o->extra[i].spec);
+  if (n > (int)sizeof buf) n = (int)sizeof buf;
   uint64_t h = 0xcbf29ce484222325ULL;
   for (int i = 0; i < n && i < (int)sizeof buf; i++) h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
   return h;
@@ -374,7 +377,10 @@ static int local_samples(hcsc_nn *net, hcsc_train_set *s, const hcsc_train_opts 
     double loss = 0;
     const double range = s->range[req[j].scene];
     flip_patch(&pt[j], flips[j]);
-    HCSC_CHECK(make_noisy(&pt[j], &o->noise, nseeds[j], range, &noisy));
+    {
+      const int which = (int)(nseeds[j] % (uint64_t)(1 + o->nextra));
+      HCSC_CHECK(make_noisy(&pt[j], which ? &o->extra[which - 1] : &o->noise, nseeds[j], range, &noisy));
+    }
     HCSC_CHECK(hcsc_nn_forward(pe->exec, &noisy, NULL, &pe->y));
     HCSC_CHECK(hcsc_nn_mse(MPI_COMM_SELF, &pe->y, &pt[j], n, &pe->dy, &loss));
     /* The loss is taken on data scaled to the scene's clean range (as the
