@@ -170,10 +170,12 @@ cleanup:
 }
 
 /* W (box.nb channels): 0 where the data term must ignore a value.  Also
- * reads --mask.  *holes: values to fill (inpaint), summed over comm.
- * Collective on the grid's comm. */
+ * reads --mask.  *nodata (allocated here): per pixel of the box, 1 when
+ * any band of the scene is NaN (combined over the spectral comm: with
+ * G > 1 a rank holds only some bands).  *holes: values to fill (inpaint),
+ * summed over comm.  Collective on the grid's comm. */
 static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const hcsc_tile *x,
-                      hcsc_tile *W, int64_t *holes)
+                      hcsc_tile *W, unsigned char **nodata, int64_t *holes)
 {
   int err = 0, dims[3];
   const hcsc_meta *m = hcsc_scene_meta(in);
@@ -184,7 +186,15 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
   int64_t *mb = NULL, nmb = 0, cnt = 0;
   MPI_Comm comm = hcsc_grid_comm(g);
   hcsc_grid_dims(g, dims);
-  HCSC_CHECK(hcsc_error_agree(comm, hcsc_tile_alloc(W, &box, box.nb, 0)));
+  err = hcsc_tile_alloc(W, &box, box.nb, 0);
+  if (!err && !(*nodata = calloc((size_t)(box.nr * box.nc + 1), 1)))
+    err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory", j->cli->cmd);
+  HCSC_CHECK(hcsc_error_agree(comm, err));
+  for (int64_t r = 0; r < box.nr; r++)
+    for (int64_t c = 0; c < box.nc; c++)
+      for (int64_t b = 0; b < box.nb; b++) (*nodata)[r * box.nc + c] |= isnan(HCSC_TILE_AT(x, b, r, c));
+  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_SPECTRAL, *nodata, (int)(box.nr * box.nc), MPI_UNSIGNED_CHAR,
+                                 MPI_MAX));
   if (j->mask) {
     HCSC_CHECK(hcsc_scene_open(comm, j->mask, &ms));
     const hcsc_meta *mm = hcsc_scene_meta(ms);
@@ -204,13 +214,12 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   for (int64_t r = 0; r < box.nr; r++)
     for (int64_t c = 0; c < box.nc; c++) {
-      int nodata = 0;
-      for (int64_t b = 0; b < box.nb; b++) nodata |= isnan(HCSC_TILE_AT(x, b, r, c));
+      const int nd = (*nodata)[r * box.nc + c];
       for (int64_t b = 0; b < box.nb; b++) {
         const int64_t gb = box.b0 + b;
         float w = 1.0f;
         if (m->bbl && !m->bbl[gb]) w = 0.0f;
-        else if (j->inpaint ? isnan(HCSC_TILE_AT(x, b, r, c)) : nodata) w = 0.0f;
+        else if (j->inpaint ? isnan(HCSC_TILE_AT(x, b, r, c)) : nd) w = 0.0f;
         if (mt.data) {
           const float v = HCSC_TILE_AT(&mt, mt.nchan == 1 ? 0 : b, r, c);
           if (v == 0.0f || isnan(v)) w = 0.0f;
@@ -236,7 +245,11 @@ cleanup:
   hcsc_tile_free(&mt);
   hcsc_grid_destroy(&gm);
   hcsc_scene_close(&ms);
-  if (err) hcsc_tile_free(W);
+  if (err) {
+    hcsc_tile_free(W);
+    free(*nodata);
+    *nodata = NULL;
+  }
   return err;
 }
 
@@ -294,7 +307,12 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
   const hcsc_box box = hcsc_grid_box(g);
   MPI_Comm comm = hcsc_grid_comm(g);
   hcsc_grid_scene(g, &bands, &rows, &cols);
+  int dims[3];
+  hcsc_grid_dims(g, dims);
   if (!j->dict) HCSC_FAIL(HCSC_EINVAL, "%s: --solver %s needs --dict D.nc", j->cli->cmd, j->solver);
+  if (dims[0] != 1)
+    HCSC_FAIL(HCSC_EINVAL, "%s: --solver needs G = 1 (--grid 1xPxQ), not %d spectral groups", j->cli->cmd,
+              dims[0]);
   HCSC_CHECK(hcsc_dict_load_info(comm, j->dict, &d, &nd, &di));
   if (nd != 1 || d[0].nchan != bands || d[0].scale != 1)
     HCSC_FAIL(HCSC_ESIZE, "%s: dictionary %s must be one layer of %lld channels (scene %s); it has %d "
@@ -381,14 +399,13 @@ cleanup:
 
 /* Copy the pass-through values from x into y (see the file comment). */
 static void pass_through(const restore_job *j, const hcsc_meta *m, const hcsc_tile *x, const hcsc_tile *W,
-                         hcsc_tile *y)
+                         const unsigned char *nd, hcsc_tile *y)
 {
   const hcsc_box box = x->box;
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   for (int64_t r = 0; r < box.nr; r++)
     for (int64_t c = 0; c < box.nc; c++) {
-      int nodata = 0;
-      for (int64_t b = 0; b < box.nb; b++) nodata |= isnan(HCSC_TILE_AT(x, b, r, c));
+      const int nodata = nd[r * box.nc + c];
       for (int64_t b = 0; b < box.nb; b++) {
         int keep = m->bbl && !m->bbl[box.b0 + b];
         if (!keep) keep = j->inpaint ? HCSC_TILE_AT(W, b, r, c) != 0.0f : nodata;
@@ -418,6 +435,7 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
   hcsc_meta_init(&om);
   hcsc_nn_figures fig = {0, 0, 0};
   hcsc_progress *bar = NULL;
+  unsigned char *nodata = NULL;
   const hcsc_opt opts[] = {
       {"output", 'o', HCSC_OPT_STRING, &J.out, "OUT", "restored scene (format by extension; required)"},
       {"model", 'm', HCSC_OPT_STRING, &J.model, "M.nc", "unrolled network (default: a shipped model)"},
@@ -481,7 +499,7 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
   HCSC_CHECK(hcsc_scene_load(in, NULL, g, 0, &x));
   hcsc_progress_update(bar, 1, "read");
   int64_t holes = 0;
-  HCSC_CHECK(build_mask(&J, in, g, &x, &W, &holes));
+  HCSC_CHECK(build_mask(&J, in, g, &x, &W, &nodata, &holes));
   HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&y, &box, box.nb, 0)));
   hcsc_progress_update(bar, 2, "mask");
   double t1 = MPI_Wtime();
@@ -490,7 +508,7 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
   else HCSC_CHECK(run_pca(&J, g, &x, &y));
   double trun = MPI_Wtime() - t1;
   hcsc_progress_update(bar, 3, method == M_NET ? "network" : method == M_SOLVER ? "solver" : "pca");
-  pass_through(&J, meta, &x, &W, &y);
+  pass_through(&J, meta, &x, &W, nodata, &y);
   if (J.quicklook) HCSC_CHECK(hcsc_restore_quicklook(g, meta, &x, &y, J.rgb, J.quicklook, cli->force));
   HCSC_CHECK(hcsc_meta_copy(&om, meta));
   {
@@ -522,6 +540,7 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
     fflush(stdout);
   }
 cleanup:
+  free(nodata);
   hcsc_progress_finish(&bar);
   hcsc_meta_free(&om);
   hcsc_tile_free(&x);
