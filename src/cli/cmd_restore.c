@@ -34,11 +34,12 @@ static const char *const details =
     "Methods: an unrolled network (--model M.nc; without it the first model whose band count\n"
     "equals the scene's in $HCSC_MODELS, then " HCSC_MODELDIR ", then " HCSC_SRCMODELDIR ",\n"
     "names starting with \"ssc\" first, then in name order), a classical CBPDN solver\n"
-    "(--solver fista|admm --dict D.nc [--lambda L] [--iters N]) or the PCA low-rank\n"
-    "baseline (--method pca [--rank r]; denoise only).  A model must have the scene's band\n"
+    "(--solver fista|admm --dict D.nc [--lambda L] [--iters N] [--lowpass SIGMA]) or the PCA\n"
+    "low-rank baseline (--method pca [--rank r]; denoise only).  A model must have the scene's band\n"
     "count (no spectral resampling).  Networks need G = 1 (--grid 1xPxQ): every layer\n"
     "mixes all the bands of a pixel.  The output equals the 1-rank output to float\n"
-    "rounding on every decomposition (fista/pca; admm per tile with an overlap).\n"
+    "rounding on every decomposition (networks, fista, pca; admm runs per tile with an\n"
+    "overlap, so its output depends slightly on the tiles).\n"
     "Pass-through (copied from the input, and left out of the data term): bad bands\n"
     "(bbl = 0), nodata pixels (denoise), valid values (inpaint).  Noise: estimated per band\n"
     "by the network, or --sigma S (data units, every band).\n"
@@ -62,7 +63,7 @@ typedef struct {
   int inpaint;
   const char *in, *out, *model, *dict, *solver, *method, *mask, *dead, *missing, *quicklook, *rgb,
       *type, *compress;
-  double sigma, lambda;
+  double sigma, lambda, lowpass;
   int iters;
   int64_t rank;
   char model_path[4096];
@@ -300,7 +301,7 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
   int err = 0, nd = 0;
   hcsc_dict *d = NULL;
   hcsc_dict_info di = {0};
-  hcsc_tile xh = {0}, z = {0};
+  hcsc_tile xh = {0}, z = {0}, xl = {0};
   hcsc_conv *op = NULL;
   hcsc_halo *hz = NULL;
   int64_t bands, rows, cols;
@@ -318,13 +319,14 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
     HCSC_FAIL(HCSC_ESIZE, "%s: dictionary %s must be one layer of %lld channels (scene %s); it has %d "
               "layer%s of %d channels", j->cli->cmd, j->dict, (long long)bands, j->in, nd, nd == 1 ? "" : "s",
               d[0].nchan);
-  const int halo = d[0].ksize - 1 - (d[0].ksize - 1) / 2;
-  err = hcsc_tile_alloc(&xh, &box, box.nb, halo);
+  const int halo = d[0].ksize - 1 - (d[0].ksize - 1) / 2, R = hcsc_gauss_radius(j->lowpass);
+  err = hcsc_tile_alloc(&xh, &box, box.nb, halo > R ? halo : R);
   if (!err) err = hcsc_tile_alloc(&z, &box, d[0].natoms, halo);
   HCSC_CHECK(hcsc_error_agree(comm, err));
   for (int64_t b = 0; b < box.nb; b++)
     for (int64_t r = 0; r < box.nr; r++)
       for (int64_t c = 0; c < box.nc; c++) HCSC_TILE_AT(&xh, b, r, c) = HCSC_TILE_AT(x, b, r, c);
+  if (j->lowpass > 0) HCSC_CHECK(hcsc_cli_split_lowpass(g, &xh, W, j->lowpass, &xl));
   if (strcmp(j->solver, "fista") == 0) {
     hcsc_pursuit_opts po;
     hcsc_pursuit_opts_default(&po);
@@ -347,9 +349,14 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
   HCSC_CHECK(hcsc_halo_exchange(hz, &z));
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   err = hcsc_conv_synth(op, &z, y);
+  if (!err && xl.data)
+    for (int64_t b = 0; b < box.nb; b++)
+      for (int64_t r = 0; r < box.nr; r++)
+        for (int64_t c = 0; c < box.nc; c++) HCSC_TILE_AT(y, b, r, c) += HCSC_TILE_AT(&xl, b, r, c);
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
   HCSC_CHECK(hcsc_error_agree(comm, err));
 cleanup:
+  hcsc_tile_free(&xl);
   hcsc_halo_destroy(&hz);
   hcsc_conv_destroy(&op);
   hcsc_tile_free(&xh);
@@ -443,6 +450,8 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
       {"dict", 'd', HCSC_OPT_STRING, &J.dict, "D.nc", "dictionary of --solver"},
       {"lambda", 0, HCSC_OPT_DOUBLE, &J.lambda, "L", "--solver: sparsity weight (default 0.1)"},
       {"iters", 0, HCSC_OPT_INT, &J.iters, "N", "--solver: iterations (default 100)"},
+      {"lowpass", 0, HCSC_OPT_DOUBLE, &J.lowpass, "SIGMA",
+       "--solver: code x - G_SIGMA x (masked), add the low-pass back (as hypercsc code; 0: off)"},
       {"method", 0, HCSC_OPT_STRING, &J.method, "M", "net (default) or pca (denoise)"},
       {"rank", 0, HCSC_OPT_INT64, &J.rank, "r", "pca: components (default: noise-aware choice)"},
       {"sigma", 0, HCSC_OPT_DOUBLE, &J.sigma, "S", "network: noise sigma in data units for every band"},
@@ -481,6 +490,8 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
     HCSC_FAIL(HCSC_EINVAL, "denoise: --mask, --dead-lines and --missing-bands belong to inpaint");
   if (J.sigma < 0 || !isfinite(J.sigma)) HCSC_FAIL(HCSC_EINVAL, "%s: --sigma %g must be > 0", cli->cmd, J.sigma);
   if (!(J.lambda > 0)) HCSC_FAIL(HCSC_EINVAL, "%s: --lambda %g must be > 0", cli->cmd, J.lambda);
+  if (!(J.lowpass >= 0) || !isfinite(J.lowpass))
+    HCSC_FAIL(HCSC_EINVAL, "%s: --lowpass %g must be >= 0 (pixels)", cli->cmd, J.lowpass);
   if (J.iters < 1) HCSC_FAIL(HCSC_EINVAL, "%s: --iters %d must be >= 1", cli->cmd, J.iters);
   if (J.type) HCSC_CHECK(hcsc_dtype_parse(J.type, &dtype));
   HCSC_CHECK(hcsc_output_check(cli->comm, J.out, cli->force));
