@@ -170,7 +170,8 @@ cleanup:
   return err;
 }
 
-/* W (box.nb channels): 0 where the data term must ignore a value.  Also
+/* W (box.nb channels): 0 where the data term must ignore a value; freed
+ * (W->data NULL: no mask) when it holds no zero anywhere.  Also
  * reads --mask.  *nodata (allocated here): per pixel of the box, 1 when
  * any band of the scene is NaN (combined over the spectral comm: with
  * G > 1 a rank holds only some bands).  *holes: values to fill (inpaint),
@@ -184,7 +185,7 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
   hcsc_scene *ms = NULL;
   hcsc_grid *gm = NULL;
   hcsc_tile mt = {0};
-  int64_t *mb = NULL, nmb = 0, cnt = 0;
+  int64_t *mb = NULL, nmb = 0, cnt[2] = {0, 0};
   MPI_Comm comm = hcsc_grid_comm(g);
   hcsc_grid_dims(g, dims);
   err = hcsc_tile_alloc(W, &box, box.nb, 0);
@@ -237,10 +238,15 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
   for (int64_t b = 0; !err && b < box.nb; b++)
     for (int64_t r = 0; r < box.nr; r++)
       for (int64_t c = 0; c < box.nc; c++)
-        cnt += HCSC_TILE_AT(W, b, r, c) == 0.0f && !(m->bbl && !m->bbl[box.b0 + b]);
+        if (HCSC_TILE_AT(W, b, r, c) == 0.0f) {
+          cnt[0] += !(m->bbl && !m->bbl[box.b0 + b]);
+          cnt[1]++;
+        }
   HCSC_CHECK(hcsc_error_agree(comm, err));
-  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, &cnt, 1, MPI_INT64_T, MPI_SUM));
-  *holes = cnt;
+  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, cnt, 2, MPI_INT64_T, MPI_SUM));
+  *holes = cnt[0];
+  /* W = 1 everywhere (the usual denoising case): no mask, no memory. */
+  if (cnt[1] == 0) hcsc_tile_free(W);
 cleanup:
   free(mb);
   hcsc_tile_free(&mt);
@@ -275,7 +281,7 @@ static int run_network(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, c
     HCSC_FAIL(HCSC_ESIZE, "%s: model %s is for %d bands but scene %s has %lld (no spectral resampling)",
               j->cli->cmd, j->model_path, net->cfg.bands, j->in, (long long)bands);
   HCSC_CHECK(hcsc_nn_exec_create(net, g, 0, &e));
-  HCSC_CHECK(hcsc_error_agree(comm, hcsc_nn_exec_set_mask(e, W)));
+  HCSC_CHECK(hcsc_error_agree(comm, hcsc_nn_exec_set_mask(e, W->data ? W : NULL)));
   if (j->sigma > 0) {
     /* nn.h's formulas with sigma_b = S for every band: wt_b = 1, s = S. */
     nz.bands = (int)bands;
@@ -326,13 +332,13 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
   for (int64_t b = 0; b < box.nb; b++)
     for (int64_t r = 0; r < box.nr; r++)
       for (int64_t c = 0; c < box.nc; c++) HCSC_TILE_AT(&xh, b, r, c) = HCSC_TILE_AT(x, b, r, c);
-  if (j->lowpass > 0) HCSC_CHECK(hcsc_cli_split_lowpass(g, &xh, W, j->lowpass, &xl));
+  if (j->lowpass > 0) HCSC_CHECK(hcsc_cli_split_lowpass(g, &xh, W->data ? W : NULL, j->lowpass, &xl));
   if (strcmp(j->solver, "fista") == 0) {
     hcsc_pursuit_opts po;
     hcsc_pursuit_opts_default(&po);
     po.lambda = j->lambda;
     po.iters = j->iters;
-    po.mask = W;
+    po.mask = W->data ? W : NULL;
     HCSC_CHECK(hcsc_pursuit_solve(g, &d[0], &xh, &z, &po, NULL));
   } else {
     hcsc_admm_opts ao;
@@ -340,7 +346,7 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
     ao.lambda = j->lambda;
     ao.iters = j->iters;
     ao.overlap = 4 * d[0].ksize;
-    ao.mask = W;
+    ao.mask = W->data ? W : NULL;
     HCSC_CHECK(hcsc_admm_solve(g, &d[0], &xh, &z, &ao, NULL));
   }
   err = hcsc_conv_create(&d[0], &box, rows, cols, HCSC_CONV_AUTO, &op);
@@ -415,7 +421,7 @@ static void pass_through(const restore_job *j, const hcsc_meta *m, const hcsc_ti
       const int nodata = nd[r * box.nc + c];
       for (int64_t b = 0; b < box.nb; b++) {
         int keep = m->bbl && !m->bbl[box.b0 + b];
-        if (!keep) keep = j->inpaint ? HCSC_TILE_AT(W, b, r, c) != 0.0f : nodata;
+        if (!keep) keep = j->inpaint ? !W->data || HCSC_TILE_AT(W, b, r, c) != 0.0f : nodata;
         if (keep) HCSC_TILE_AT(y, b, r, c) = HCSC_TILE_AT(x, b, r, c);
       }
     }
@@ -490,6 +496,10 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
     HCSC_FAIL(HCSC_EINVAL, "denoise: --mask, --dead-lines and --missing-bands belong to inpaint");
   if (J.sigma < 0 || !isfinite(J.sigma)) HCSC_FAIL(HCSC_EINVAL, "%s: --sigma %g must be > 0", cli->cmd, J.sigma);
   if (!(J.lambda > 0)) HCSC_FAIL(HCSC_EINVAL, "%s: --lambda %g must be > 0", cli->cmd, J.lambda);
+  if (method != M_NET && J.sigma > 0)
+    HCSC_FAIL(HCSC_EINVAL, "%s: --sigma applies to networks (not --solver or --method pca)", cli->cmd);
+  if (J.dict && method != M_SOLVER) HCSC_FAIL(HCSC_EINVAL, "%s: --dict needs --solver fista|admm", cli->cmd);
+  if (J.rank && method != M_PCA) HCSC_FAIL(HCSC_EINVAL, "%s: --rank belongs to --method pca", cli->cmd);
   if (!(J.lowpass >= 0) || !isfinite(J.lowpass))
     HCSC_FAIL(HCSC_EINVAL, "%s: --lowpass %g must be >= 0 (pixels)", cli->cmd, J.lowpass);
   if (J.iters < 1) HCSC_FAIL(HCSC_EINVAL, "%s: --iters %d must be >= 1", cli->cmd, J.iters);
