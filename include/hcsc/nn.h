@@ -36,9 +36,12 @@
  *  mlista  params D1 [M1, B, k1, k1], D2 [M2, M1, k2, k2], (D3 [M3, M2, k3, k3]),
  *          theta1 [M1], theta2 [M2], (theta3 [M3]), eta [L], band_w [B]:
  *          ML-ISTA (Sulam et al. 2019), weights shared across iterations.
- *          With g the deepest code (g_0 = 0) and D(i..L) = D_i ... D_L:
- *            h_1 = S^1(D(1..L) g - eta_1 D1^T Om (D(1..L) g - x))
- *            h_l = S^l(D(l..L) g - eta_l Dl^T (D(l..L) g - h_{l-1}))   l = 2..L
+ *          With g the deepest code (g_0 = 0), D(i..L) = D_i ... D_L and
+ *          D(L+1..L) = identity (so D(l+1..L) g is the layer-l code g makes):
+ *            h_1 = S^1(D(2..L) g - eta_1 D1^T Om (D(1..L) g - x))
+ *            h_l = S^l(D(l+1..L) g - eta_l Dl^T (D(l..L) g - h_{l-1}))   l = 2..L
+ *          (from g_0 = 0 the first iteration is h_1 = S^1(eta_1 D1^T Om x),
+ *           h_l = S^l(eta_l Dl^T h_{l-1}); thresholds theta_l, rows of one)
  *            g  <- h_L         (momentum = 1: ML-FISTA, extrapolating g with
  *                               the fixed beta_t above)
  *          y = D(1..L) g_T

@@ -103,6 +103,15 @@ void nn_graph_output(hcsc_nn *net, int tensor);
  * table index.  Not collective. */
 int nn_param_add(hcsc_nn *net, const char *name, int ndim, const int64_t *shape);
 
+/* Allowed additions (nncore): hcsc_nn_create is nn_create_empty +
+ * nn_arch_build + nn_alloc_params; tests build graphs by hand the same way.
+ * nn_create_empty: a network with cfg copied, no parameters, and an empty
+ * graph whose input has cfg->bands channels (cfg is not checked here).
+ * nn_alloc_params: allocate params and grads (zeroed) for the registered
+ * table; nn_param_add is refused afterwards.  Not collective. */
+int nn_create_empty(const hcsc_nn_config *cfg, hcsc_nn **out);
+int nn_alloc_params(hcsc_nn *net);
+
 /* ---- architectures (arch.c) ------------------------------------------ */
 /* Register the parameters and build the graph of net->cfg (checked). */
 int nn_arch_build(hcsc_nn *net);

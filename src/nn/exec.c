@@ -1,0 +1,675 @@
+/* hypercsc — unrolled networks: the executor of a graph on one tile shape
+ * (forward, backward, noise estimates, figures).
+ *
+ * Tensors are tiles on the exec's box.  Each tensor's halo is the widest
+ * any convolution needs of it: as the input of a SYNTH/ANALYSIS (forward)
+ * or as the output of one (its gradient is the operand of the adjoint in
+ * the backward); gradients have the shape of their tensors.  One halo plan
+ * per (halo, channels) pair, one hcsc_conv plan per convolution parameter
+ * (its dictionary points into net->params, never freed here).
+ *
+ * Errors: before every halo exchange the ranks agree on the error state,
+ * so a rank that failed locally (memory, a plan) never leaves the others
+ * waiting inside an exchange.
+ *
+ * Memory: a train exec keeps every tensor (the backward reads them) and a
+ * gradient of each.  Otherwise a tensor's buffer goes back to a pool after
+ * the last op that reads it (liveness from the op list) and is reused by
+ * the next tensor that fits, so a deep network holds a few tensors. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hcsc/error.h"
+#include "hcsc/stats.h"
+#include "hcsc/timer.h"
+#include "nn/layers.h"
+#include "nn/nn_impl.h"
+
+enum { HALO_NONE = 0, HALO_MIRROR, HALO_ZERO };
+
+typedef struct {
+  int halo;
+  int64_t nchan;
+  hcsc_halo *h;
+} plan_ent;
+
+struct hcsc_nn_exec {
+  hcsc_nn *net;
+  const hcsc_grid *grid;
+  MPI_Comm comm;
+  int nranks, train;
+  hcsc_box box;
+  int64_t rows, cols;
+  int nt, nops;
+  int *halo;      /* [nt] */
+  int *last;      /* [nt] last op reading the tensor (nops: keep) */
+  int *hstate;    /* [nt] what the halo of t[i] holds */
+  int *gset;      /* [nt] gradient written */
+  hcsc_tile *t, *g;
+  int nplans;
+  plan_ent *plans;
+  hcsc_conv **conv; /* [nparams] */
+  hcsc_dict *dict;  /* [nparams] views into net->params */
+  uint64_t version;
+  float *bw;        /* [B] band_w * wt of the last forward */
+  double *wt;       /* [B] */
+  double level;
+  double *dscr;     /* [max channels] */
+  float *gloc;      /* [net->size] this backward's parameter gradients */
+  int nscr;
+  hcsc_tile *scr;   /* conv outputs to be added, by channel count */
+  float **pool;
+  size_t *pool_cap;
+  int npool, cap_pool;
+  int have_fwd;
+  double bytes, flops, dens_sum;
+  int dens_n;
+};
+
+static hcsc_halo *find_plan(const hcsc_nn_exec *e, int halo, int64_t nchan)
+{
+  for (int i = 0; i < e->nplans; i++)
+    if (e->plans[i].halo == halo && e->plans[i].nchan == nchan) return e->plans[i].h;
+  return NULL;
+}
+
+static int add_plan_key(hcsc_nn_exec *e, int halo, int64_t nchan)
+{
+  if (halo <= 0) return 0;
+  for (int i = 0; i < e->nplans; i++)
+    if (e->plans[i].halo == halo && e->plans[i].nchan == nchan) return 0;
+  e->plans[e->nplans].halo = halo;
+  e->plans[e->nplans].nchan = nchan;
+  e->plans[e->nplans].h = NULL;
+  e->nplans++;
+  return 0;
+}
+
+/* A buffer of at least n floats: from the pool (the smallest that fits)
+ * or new (zeroed). */
+static float *buf_get(hcsc_nn_exec *e, size_t n)
+{
+  int best = -1;
+  float *p;
+  for (int i = 0; i < e->npool; i++)
+    if (e->pool_cap[i] >= n && (best < 0 || e->pool_cap[i] < e->pool_cap[best])) best = i;
+  if (best >= 0) {
+    p = e->pool[best];
+    e->pool[best] = e->pool[e->npool - 1];
+    e->pool_cap[best] = e->pool_cap[e->npool - 1];
+    e->npool--;
+    return p;
+  }
+  p = calloc(n ? n : 1, sizeof(float));
+  if (p) e->bytes += (double)n * sizeof(float);
+  return p;
+}
+
+static int buf_put(hcsc_nn_exec *e, float *p, size_t n)
+{
+  if (!p) return 0;
+  if (e->npool == e->cap_pool) {
+    int cap = e->cap_pool ? 2 * e->cap_pool : 8;
+    float **q = realloc(e->pool, sizeof(*q) * (size_t)cap);
+    size_t *c;
+    if (!q) goto fail;
+    e->pool = q;
+    c = realloc(e->pool_cap, sizeof(*c) * (size_t)cap);
+    if (!c) goto fail;
+    e->pool_cap = c;
+    e->cap_pool = cap;
+  }
+  e->pool[e->npool] = p;
+  e->pool_cap[e->npool++] = n;
+  return 0;
+fail:
+  free(p);
+  e->bytes -= (double)n * sizeof(float);
+  return 0;
+}
+
+static size_t tile_len(const hcsc_tile *t) { return (size_t)(t->nchan * t->ldr * t->ldc); }
+
+/* Give tile t (shape preset) a buffer. */
+static int tile_get(hcsc_nn_exec *e, hcsc_tile *t)
+{
+  if (t->data) return 0;
+  t->data = buf_get(e, tile_len(t));
+  if (!t->data)
+    return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory for a tensor of %lld x %lld x "
+                    "%lld", (long long)t->nchan, (long long)t->ldr, (long long)t->ldc);
+  return 0;
+}
+
+static void tile_put(hcsc_nn_exec *e, hcsc_tile *t)
+{
+  buf_put(e, t->data, tile_len(t));
+  t->data = NULL;
+}
+
+static void tile_shape(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int halo)
+{
+  memset(t, 0, sizeof(*t));
+  t->box = *box;
+  t->nchan = nchan;
+  t->halo = halo;
+  t->ldr = box->nr + 2 * halo;
+  t->ldc = box->nc + 2 * halo;
+}
+
+/* Fill the halo of t (tensor or gradient with tensor i's shape) for a
+ * convolution: mirrored (synthesis) or also zeroed outside (analysis).
+ * Agrees on err first.  Collective on the grid's comm. */
+static int fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
+{
+  err = hcsc_error_agree(e->comm, err);
+  if (err) return err;
+  if (state && *state == want) return 0;
+  if (t->halo > 0) {
+    hcsc_halo *h = find_plan(e, t->halo, t->nchan);
+    if (!h) err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", t->halo,
+                           (long long)t->nchan);
+    err = hcsc_error_agree(e->comm, err);
+    if (err) return err;
+    err = hcsc_halo_exchange(h, t);
+    if (!err && want == HALO_ZERO) hcsc_tile_zero_outside(t, e->rows, e->cols);
+  }
+  if (state) *state = want;
+  return err;
+}
+
+/* Not collective (halo plans hold no communicator of their own). */
+void hcsc_nn_exec_destroy(hcsc_nn_exec **pe)
+{
+  hcsc_nn_exec *e;
+  if (!pe || !*pe) return;
+  e = *pe;
+  for (int i = 0; i < e->nt; i++) {
+    if (e->t) free(e->t[i].data);
+    if (e->g) free(e->g[i].data);
+  }
+  for (int i = 0; i < e->npool; i++) free(e->pool[i]);
+  for (int i = 0; i < e->nplans; i++) hcsc_halo_destroy(&e->plans[i].h);
+  if (e->conv)
+    for (int i = 0; i < e->net->nparams; i++) hcsc_conv_destroy(&e->conv[i]);
+  for (int i = 0; i < e->nscr; i++) hcsc_tile_free(&e->scr[i]);
+  free(e->scr);
+  free(e->pool);
+  free(e->pool_cap);
+  free(e->plans);
+  free(e->conv);
+  free(e->dict);
+  free(e->halo);
+  free(e->last);
+  free(e->hstate);
+  free(e->gset);
+  free(e->t);
+  free(e->g);
+  free(e->bw);
+  free(e->wt);
+  free(e->dscr);
+  free(e->gloc);
+  free(e);
+  *pe = NULL;
+}
+
+/* Collective on the grid's comm. */
+int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_exec **out)
+{
+  int err = 0, dims[3] = {1, 1, 1};
+  hcsc_nn_exec *e = NULL;
+  const nn_graph *g;
+  int64_t bands = 0, maxch = 1;
+  MPI_Comm comm = grid ? hcsc_grid_comm(grid) : MPI_COMM_SELF;
+  if (out) *out = NULL;
+  if (!net || !grid || !out || !net->graph || !net->params)
+    HCSC_FAIL(HCSC_EINVAL, "hcsc_nn_exec_create: missing network, grid or output");
+  g = net->graph;
+  hcsc_grid_dims(grid, dims);
+  hcsc_grid_scene(grid, &bands, NULL, NULL);
+  if (dims[0] != 1)
+    HCSC_FAIL(HCSC_EINVAL, "network executor: the grid splits bands in %d groups; networks need "
+              "G = 1", dims[0]);
+  if (bands != net->cfg.bands || g->tensors[0].nchan != net->cfg.bands)
+    HCSC_FAIL(HCSC_ESIZE, "network executor: scene of %lld bands, network for %d",
+              (long long)bands, net->cfg.bands);
+  HCSC_CALLOC(e, 1);
+  e->net = net;
+  e->grid = grid;
+  e->comm = comm;
+  e->train = train ? 1 : 0;
+  e->box = hcsc_grid_box(grid);
+  hcsc_grid_scene(grid, NULL, &e->rows, &e->cols);
+  MPI_Comm_size(comm, &e->nranks);
+  e->nt = g->ntensors;
+  e->nops = g->nops;
+  HCSC_CALLOC(e->halo, e->nt);
+  HCSC_CALLOC(e->last, e->nt);
+  HCSC_CALLOC(e->hstate, e->nt);
+  HCSC_CALLOC(e->gset, e->nt);
+  HCSC_CALLOC(e->t, e->nt);
+  HCSC_CALLOC(e->conv, net->nparams);
+  HCSC_CALLOC(e->dict, net->nparams);
+  HCSC_CALLOC(e->bw, net->cfg.bands);
+  HCSC_CALLOC(e->wt, net->cfg.bands);
+  HCSC_CALLOC(e->plans, e->nt + 1);
+  for (int i = 0; i < e->nt; i++) {
+    e->last[i] = -1;
+    if (g->tensors[i].nchan > maxch) maxch = g->tensors[i].nchan;
+  }
+  HCSC_CALLOC(e->dscr, maxch);
+  for (int i = 0; i < e->nops; i++) {
+    const nn_op *op = &g->ops[i];
+    e->last[op->out] = i; /* a tensor nobody reads dies where it is made */
+    if (op->kind == NN_OP_LINCOMB) {
+      for (int j = 0; j < op->nterms; j++) e->last[op->terms[j].tensor] = i;
+    } else {
+      e->last[op->in] = i;
+    }
+    if (op->kind == NN_OP_SYNTH || op->kind == NN_OP_ANALYSIS) {
+      const hcsc_nn_param *p = &net->table[op->param];
+      const int k = (int)p->shape[2], h = k - 1 - (k - 1) / 2;
+      if (h > e->halo[op->in]) e->halo[op->in] = h;
+      if (h > e->halo[op->out]) e->halo[op->out] = h;
+      if (!e->conv[op->param]) {
+        hcsc_dict *d = &e->dict[op->param];
+        d->natoms = (int)p->shape[0];
+        d->nchan = (int)p->shape[1];
+        d->ksize = k;
+        d->scale = 1;
+        d->atoms = net->params + p->offset;
+        HCSC_CHECK(hcsc_conv_create(d, &e->box, e->rows, e->cols, HCSC_CONV_AUTO,
+                                    &e->conv[op->param]));
+      }
+    }
+  }
+  e->last[g->output] = e->nops;
+  for (int i = 0; i < e->nt; i++) {
+    tile_shape(&e->t[i], &e->box, g->tensors[i].nchan, e->halo[i]);
+    add_plan_key(e, e->halo[i], g->tensors[i].nchan);
+  }
+  add_plan_key(e, 1, net->cfg.bands); /* noise estimates */
+  e->version = net->version;
+  if (e->train) {
+    HCSC_CALLOC(e->g, e->nt);
+    HCSC_CALLOC(e->gloc, net->size);
+    for (int i = 0; i < e->nt; i++) {
+      HCSC_CHECK(tile_get(e, &e->t[i]));
+      e->g[i] = e->t[i];
+      e->g[i].data = NULL;
+      HCSC_CHECK(tile_get(e, &e->g[i]));
+    }
+  }
+cleanup:
+  err = hcsc_error_agree(comm, err);
+  if (!err)
+    for (int i = 0; i < e->nplans && !err; i++)
+      err = hcsc_halo_create(grid, e->plans[i].halo, e->plans[i].nchan, &e->plans[i].h);
+  if (e && !err) err = hcsc_error_agree(comm, err);
+  if (err) hcsc_nn_exec_destroy(&e);
+  if (out) *out = e;
+  return err;
+}
+
+static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, const char *what)
+{
+  if (!t || !t->data)
+    return HCSC_ERR(HCSC_EINVAL, "network executor: %s tile not allocated", what);
+  if (!hcsc_box_same_area(&t->box, &e->box) || t->nchan != e->net->cfg.bands)
+    return HCSC_ERR(HCSC_ESIZE, "network executor: %s tile is %lld channels on rows %lld+%lld, "
+                    "cols %lld+%lld; expected %d bands on rows %lld+%lld, cols %lld+%lld", what,
+                    (long long)t->nchan, (long long)t->box.r0, (long long)t->box.nr,
+                    (long long)t->box.c0, (long long)t->box.nc, e->net->cfg.bands,
+                    (long long)e->box.r0, (long long)e->box.nr, (long long)e->box.c0,
+                    (long long)e->box.nc);
+  return 0;
+}
+
+/* Collective on the grid's comm. */
+int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *nz)
+{
+  int err = 0;
+  hcsc_tile tmp;
+  hcsc_stats st;
+  const int B = e ? e->net->cfg.bands : 0;
+  memset(&tmp, 0, sizeof(tmp));
+  memset(&st, 0, sizeof(st));
+  if (!e || !nz) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_noise_estimate: NULL argument");
+  memset(nz, 0, sizeof(*nz));
+  HCSC_CHECK(check_io(e, x, "input"));
+  HCSC_CALLOC(nz->sigma, B);
+  HCSC_CALLOC(nz->wt, B);
+  nz->bands = B;
+  /* A halo of 1 so that pairs across column tiles count: the estimate is
+   * then the same on every decomposition. */
+  HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B, 1));
+  nn_tile_copy(&tmp, x);
+cleanup:
+  err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
+  if (!err) err = hcsc_stats_compute(e->comm, &tmp, B, e->cols, 1, &st);
+  if (!err) {
+    double smax = 0.0, floor_, num = 0.0, den = 0.0, rmax = 0.0;
+    for (int b = 0; b < B; b++)
+      if (isfinite(st.noise[b]) && st.noise[b] > smax) smax = st.noise[b];
+    floor_ = fmax(1e-3 * smax, 1e-30);
+    for (int b = 0; b < B; b++) {
+      double s = isfinite(st.noise[b]) ? st.noise[b] : smax;
+      nz->sigma[b] = s > floor_ ? s : floor_;
+      rmax = fmax(rmax, 1.0 / (nz->sigma[b] * nz->sigma[b]));
+    }
+    for (int b = 0; b < B; b++) {
+      const double w = e->net->cfg.adapt ? 1.0 / (nz->sigma[b] * nz->sigma[b]) / rmax : 1.0;
+      nz->wt[b] = w;
+      num += w * w * nz->sigma[b] * nz->sigma[b];
+      den += w * w;
+    }
+    nz->level = e->net->cfg.adapt ? sqrt(num / den) : 1.0;
+  }
+  hcsc_stats_free(&st);
+  hcsc_tile_free(&tmp);
+  if (err) hcsc_nn_noise_free(nz);
+  return err;
+}
+
+/* The coefficients of a LINCOMB op. */
+static void lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
+{
+  for (int i = 0; i < op->nterms; i++) {
+    const nn_term *t = &op->terms[i];
+    coef[i] = t->c;
+    if (t->param >= 0) coef[i] *= net->params[net->table[t->param].offset + t->poff];
+  }
+}
+
+static double npix(const hcsc_nn_exec *e) { return (double)e->box.nr * (double)e->box.nc; }
+
+/* One op forward (outputs allocated by the caller). */
+static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
+{
+  hcsc_nn *net = e->net;
+  hcsc_tile *out = &e->t[op->out], *in = op->kind == NN_OP_LINCOMB ? NULL : &e->t[op->in];
+  const hcsc_nn_param *p = op->param >= 0 ? &net->table[op->param] : NULL;
+  switch (op->kind) {
+  case NN_OP_SYNTH:
+  case NN_OP_ANALYSIS: {
+    const int syn = op->kind == NN_OP_SYNTH;
+    err = fill_halo(e, in, &e->hstate[op->in], syn ? HALO_MIRROR : HALO_ZERO, err);
+    if (err) return err;
+    err = syn ? hcsc_conv_synth(e->conv[op->param], in, out)
+              : hcsc_conv_analysis(e->conv[op->param], in, out);
+    e->flops += 2.0 * (double)p->count * npix(e);
+    return err;
+  }
+  default:
+    break;
+  }
+  if (err) return err;
+  hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  switch (op->kind) {
+  case NN_OP_THRESH: {
+    int64_t nnz = 0;
+    nn_thresh_fwd(in, out, net->params + p->offset + op->row * op->stride, (float)e->level,
+                  net->cfg.nonneg, &nnz);
+    if (out->nchan > 0 && npix(e) > 0) {
+      e->dens_sum += (double)nnz / ((double)out->nchan * npix(e));
+      e->dens_n++;
+    }
+    break;
+  }
+  case NN_OP_LINCOMB: {
+    const hcsc_tile *ins[NN_MAX_TERMS];
+    float coef[NN_MAX_TERMS];
+    for (int i = 0; i < op->nterms; i++) ins[i] = &e->t[op->terms[i].tensor];
+    lincomb_coef(net, op, coef);
+    nn_lincomb_fwd(op->nterms, ins, coef, out);
+    break;
+  }
+  case NN_OP_BANDWEIGHT:
+    for (int b = 0; b < net->cfg.bands; b++)
+      e->bw[b] = (float)(net->params[p->offset + b] * e->wt[b]);
+    nn_scale_fwd(in, e->bw, out);
+    break;
+  case NN_OP_SPECTRAL:
+    nn_spectral_fwd(in, net->params + p->offset, out);
+    e->flops += 2.0 * (double)p->count * npix(e);
+    break;
+  case NN_OP_LATTICE:
+    nn_lattice_apply(in, op->scale, out, 0);
+    break;
+  default:
+    break;
+  }
+  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+  return 0;
+}
+
+/* Collective on the grid's comm. */
+int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz, hcsc_tile *y)
+{
+  int err = 0;
+  hcsc_nn_noise own;
+  const nn_graph *g;
+  memset(&own, 0, sizeof(own));
+  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_forward: no executor");
+  g = e->net->graph;
+  err = check_io(e, x, "input");
+  if (!err) err = check_io(e, y, "output");
+  if (!err && nz && (nz->bands != e->net->cfg.bands || !nz->wt))
+    err = HCSC_ERR(HCSC_ESIZE, "hcsc_nn_forward: noise estimates of %d bands for %d", nz->bands,
+                   e->net->cfg.bands);
+  HCSC_CHECK(hcsc_error_agree(e->comm, err));
+  if (!nz && e->net->cfg.adapt) {
+    HCSC_CHECK(hcsc_nn_noise_estimate(e, x, &own));
+    nz = &own;
+  }
+  for (int b = 0; b < e->net->cfg.bands; b++) e->wt[b] = nz ? nz->wt[b] : 1.0;
+  e->level = nz ? nz->level : 1.0;
+  e->have_fwd = 0;
+  e->flops = e->dens_sum = 0.0;
+  e->dens_n = 0;
+  if (e->version != e->net->version) {
+    for (int i = 0; i < e->net->nparams && !err; i++)
+      if (e->conv[i]) err = hcsc_conv_update(e->conv[i]);
+    e->version = e->net->version;
+  }
+  if (!err) err = tile_get(e, &e->t[0]);
+  if (!err) {
+    nn_tile_copy(&e->t[0], x);
+    e->hstate[0] = HALO_NONE;
+  }
+  for (int i = 0; i < g->nops; i++) {
+    const nn_op *op = &g->ops[i];
+    if (!err) err = tile_get(e, &e->t[op->out]);
+    e->hstate[op->out] = HALO_NONE;
+    /* op_forward agrees before an exchange and returns err untouched otherwise */
+    err = op_forward(e, op, err);
+    if (!e->train) {
+      if (op->kind == NN_OP_LINCOMB) {
+        for (int j = 0; j < op->nterms; j++)
+          if (e->last[op->terms[j].tensor] == i) tile_put(e, &e->t[op->terms[j].tensor]);
+      } else if (e->last[op->in] == i) {
+        tile_put(e, &e->t[op->in]);
+      }
+      if (e->last[op->out] == i) tile_put(e, &e->t[op->out]);
+    }
+  }
+  if (!err) nn_tile_copy(y, &e->t[g->output]);
+  if (!e->train)
+    for (int i = 0; i < e->nt; i++) tile_put(e, &e->t[i]);
+  err = hcsc_error_agree(e->comm, err);
+  if (!err) e->have_fwd = 1;
+cleanup:
+  hcsc_nn_noise_free(&own);
+  return err;
+}
+
+/* A tile of nchan channels without halo for conv results to be added. */
+static int scratch(hcsc_nn_exec *e, int64_t nchan, hcsc_tile **out)
+{
+  int err = 0;
+  hcsc_tile *s;
+  for (int i = 0; i < e->nscr; i++)
+    if (e->scr[i].nchan == nchan) {
+      *out = &e->scr[i];
+      return 0;
+    }
+  s = realloc(e->scr, sizeof(*s) * (size_t)(e->nscr + 1));
+  if (!s) return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory for scratch tiles");
+  e->scr = s;
+  memset(&s[e->nscr], 0, sizeof(*s));
+  HCSC_CHECK(hcsc_tile_alloc(&s[e->nscr], &e->box, nchan, 0));
+  e->bytes += (double)nchan * npix(e) * sizeof(float);
+  *out = &s[e->nscr++];
+cleanup:
+  return err;
+}
+
+/* Backward of a convolution op: the adjoint into din, wgrad into gW. */
+static int conv_backward(hcsc_nn_exec *e, const nn_op *op, int need_in, int err)
+{
+  const hcsc_nn_param *p = &e->net->table[op->param];
+  hcsc_tile *dout = &e->g[op->out], *din = &e->g[op->in], *dst = din, *s = NULL;
+  float *gW = e->gloc + p->offset;
+  const int k = (int)p->shape[2];
+  if (op->kind == NN_OP_SYNTH) {
+    if (need_in) {
+      if (!err && e->gset[op->in]) err = scratch(e, din->nchan, &s);
+      err = fill_halo(e, dout, NULL, HALO_ZERO, err);
+      if (err) return err;
+      if (s) dst = s;
+      err = hcsc_conv_analysis(e->conv[op->param], dout, dst);
+      if (!err && s) nn_tile_axpy(din, 1.0f, s);
+      e->gset[op->in] = 1;
+    }
+    /* wgrad reads the code side extended by the scene-edge rule. */
+    err = fill_halo(e, &e->t[op->in], &e->hstate[op->in], HALO_MIRROR, err);
+    if (!err) err = nn_wgrad(&e->t[op->in], dout, k, gW);
+    return err;
+  }
+  if (need_in && !err && e->gset[op->in]) err = scratch(e, din->nchan, &s);
+  err = fill_halo(e, dout, NULL, HALO_MIRROR, err);
+  if (err) return err;
+  if (need_in) {
+    if (s) dst = s;
+    err = hcsc_conv_synth(e->conv[op->param], dout, dst);
+    if (!err && s) nn_tile_axpy(din, 1.0f, s);
+    e->gset[op->in] = 1;
+  }
+  if (!err) err = nn_wgrad(dout, &e->t[op->in], k, gW);
+  return err;
+}
+
+/* Backward of an elementwise / spectral op.  Not collective. */
+static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
+{
+  hcsc_nn *net = e->net;
+  const hcsc_nn_param *p = op->param >= 0 ? &net->table[op->param] : NULL;
+  hcsc_tile *dout = &e->g[op->out];
+  hcsc_tile *din = op->kind != NN_OP_LINCOMB && (op->in || need0) ? &e->g[op->in] : NULL;
+  hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  switch (op->kind) {
+  case NN_OP_THRESH: {
+    const int64_t base = p->offset + op->row * op->stride;
+    for (int64_t m = 0; m < dout->nchan; m++) e->dscr[m] = 0.0;
+    nn_thresh_bwd(&e->t[op->out], dout, din, net->params + base, (float)e->level, e->dscr);
+    for (int64_t m = 0; m < dout->nchan; m++) e->gloc[base + m] += (float)e->dscr[m];
+    break;
+  }
+  case NN_OP_LINCOMB: {
+    const hcsc_tile *ins[NN_MAX_TERMS];
+    hcsc_tile *dins[NN_MAX_TERMS];
+    float coef[NN_MAX_TERMS];
+    int want[NN_MAX_TERMS];
+    double dot[NN_MAX_TERMS];
+    for (int i = 0; i < op->nterms; i++) {
+      const int t = op->terms[i].tensor;
+      ins[i] = &e->t[t];
+      dins[i] = (t || need0) ? &e->g[t] : NULL;
+      want[i] = op->terms[i].param >= 0;
+      if (dins[i]) e->gset[t] = 1;
+    }
+    lincomb_coef(net, op, coef);
+    nn_lincomb_bwd(op->nterms, ins, coef, dout, dins, want, dot);
+    for (int i = 0; i < op->nterms; i++)
+      if (want[i])
+        e->gloc[net->table[op->terms[i].param].offset + op->terms[i].poff] +=
+            (float)(op->terms[i].c * dot[i]);
+    break;
+  }
+  case NN_OP_BANDWEIGHT:
+    nn_scale_bwd(&e->t[op->in], e->bw, dout, din, e->dscr);
+    for (int b = 0; b < net->cfg.bands; b++) e->gloc[p->offset + b] += (float)(e->wt[b] * e->dscr[b]);
+    break;
+  case NN_OP_SPECTRAL:
+    nn_spectral_bwd(&e->t[op->in], net->params + p->offset, dout, din, e->gloc + p->offset);
+    break;
+  case NN_OP_LATTICE:
+    if (din) nn_lattice_apply(dout, op->scale, din, 1);
+    break;
+  default:
+    break;
+  }
+  if (din) e->gset[op->in] = 1;
+  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+}
+
+/* Collective on the grid's comm. */
+int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
+{
+  int err = 0;
+  const nn_graph *g;
+  hcsc_nn *net;
+  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no executor");
+  net = e->net;
+  g = net->graph;
+  if (!e->train)
+    err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: the executor was not made for training");
+  else if (!e->have_fwd)
+    err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no forward pass to backpropagate");
+  if (!err) err = check_io(e, dy, "output gradient");
+  if (!err && dx) err = check_io(e, dx, "input gradient");
+  HCSC_CHECK(hcsc_error_agree(e->comm, err));
+  memset(e->gloc, 0, sizeof(float) * (size_t)net->size);
+  for (int i = 0; i < e->nt; i++) {
+    nn_tile_zero(&e->g[i]);
+    e->gset[i] = 0;
+  }
+  nn_tile_copy(&e->g[g->output], dy);
+  e->gset[g->output] = 1;
+  for (int i = g->nops - 1; i >= 0; i--) {
+    const nn_op *op = &g->ops[i];
+    if (!e->gset[op->out]) continue; /* no path to the output: zero gradient */
+    if (op->kind == NN_OP_SYNTH || op->kind == NN_OP_ANALYSIS)
+      err = conv_backward(e, op, op->in != 0 || dx != NULL, err);
+    else if (!err)
+      op_backward(e, op, dx != NULL);
+  }
+  err = hcsc_error_agree(e->comm, err);
+  if (err) goto cleanup;
+  if (e->nranks > 1) {
+    hcsc_timer_start(HCSC_PHASE_REDUCE);
+    err = MPI_Allreduce(MPI_IN_PLACE, e->gloc, (int)net->size, MPI_FLOAT, MPI_SUM, e->comm);
+    hcsc_timer_stop(HCSC_PHASE_REDUCE);
+    hcsc_timer_add_bytes(HCSC_PHASE_REDUCE, (double)net->size * sizeof(float));
+    if (err != MPI_SUCCESS) err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce");
+    HCSC_CHECK(hcsc_error_agree(e->comm, err));
+  }
+  for (int64_t i = 0; i < net->size; i++) net->grads[i] += e->gloc[i];
+  if (dx) nn_tile_copy(dx, &e->g[0]);
+cleanup:
+  return err;
+}
+
+/* Not collective. */
+void hcsc_nn_exec_figures(const hcsc_nn_exec *e, hcsc_nn_figures *f)
+{
+  if (!f) return;
+  memset(f, 0, sizeof(*f));
+  if (!e) return;
+  f->flops = e->flops;
+  f->code_density = e->dens_n ? e->dens_sum / e->dens_n : 0.0;
+  f->bytes = e->bytes;
+}
