@@ -3,6 +3,7 @@
  *   mpiexec -n P bench_nn [--arch lista|ssc|...] [--bands 200] [--mode infer|train|both]
  *       [--size 128] [--split] [--infer-reps 3] [--train-size 64] [--batch 8]
  *       [--train-reps 2] [--warmup 1] [--seed 1] [--dump DIR]
+ *       [--momentum] [--nonneg] [--no-adapt]     (configuration switches of nn.h)
  *
  * Builds a network of the architecture's reference size (nn.h defaults on
  * --bands bands), initialised by hcsc_nn_init (ssc: the PCA basis of the
@@ -49,6 +50,7 @@
 typedef struct {
   const char *arch, *mode, *dump;
   int bands, size, split, ireps, tsize, batch, treps, warmup;
+  int momentum, nonneg, noadapt;
   uint64_t seed;
 } opts;
 
@@ -90,6 +92,9 @@ static int make_net(const opts *o, hcsc_nn **out)
   memset(&pca, 0, sizeof pca);
   HCSC_CHECK(hcsc_nn_arch_parse(o->arch, &a));
   hcsc_nn_config_default(a, o->bands, &cfg);
+  cfg.momentum = o->momentum;
+  cfg.nonneg = o->nonneg;
+  if (o->noadapt) cfg.adapt = 0;
   HCSC_CHECK(hcsc_nn_create(&cfg, &net));
   if (a == HCSC_NN_SSC) {
     /* The PCA basis of a 64 x 64 noisy sample: what `hypercsc train` does
@@ -384,22 +389,26 @@ static int usage(void)
   fprintf(stderr,
           "usage: bench_nn [--arch A] [--bands B] [--mode infer|train|both] [--size N] [--split]\n"
           "                [--infer-reps R] [--train-size n] [--batch b] [--train-reps R]\n"
-          "                [--warmup W] [--seed S] [--dump DIR]\n");
+          "                [--warmup W] [--seed S] [--dump DIR] [--momentum] [--nonneg]\n"
+          "                [--no-adapt]\n");
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   int err = 0, rank, size;
-  opts o = {"lista", "both", NULL, 200, 128, 0, 3, 64, 8, 2, 1, 1};
+  opts o = {"lista", "both", NULL, 200, 128, 0, 3, 64, 8, 2, 1, 0, 0, 0, 1};
   hcsc_nn *net = NULL;
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   for (int i = 1; i < argc; i++) {
     const char *k = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(k, "--split")) {
-      o.split = 1;
+    if (!strcmp(k, "--split") || !strcmp(k, "--momentum") || !strcmp(k, "--nonneg") ||
+        !strcmp(k, "--no-adapt")) {
+      *(!strcmp(k, "--split") ? &o.split
+        : !strcmp(k, "--momentum") ? &o.momentum
+        : !strcmp(k, "--nonneg") ? &o.nonneg : &o.noadapt) = 1;
       continue;
     }
     if (!val) {

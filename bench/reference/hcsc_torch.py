@@ -20,7 +20,8 @@ Conventions (nn.h, conv.h, grid.h):
     th = max(theta, 0), s the noise level;
   * noise adaptivity: sigma_b = 1.4826 MAD of horizontal differences / sqrt 2
     (MAD = median |d - median d|, the median of an even count the mean of the
-    two middle values), floored at 1e-3 max_b sigma_b and 1e-30;
+    two middle values), floored at 1e-3 max_b sigma_b and 1e-30 (estimated
+    with adapt = 0 too, then unused);
     wt_b = (1/sigma_b^2) / max(1/sigma^2), omega_b = band_w_b wt_b,
     s = sqrt(sum wt^2 sigma^2 / sum wt^2); adapt = 0: wt = 1, s = 1.  The
     estimates are per sample (each patch is its own scene) and constants for
@@ -141,9 +142,6 @@ def _median_rows(v):
 def noise_estimate(x, adapt=True):
     """Per-sample (sigma [N, B], wt [N, B], s [N]) as nn.h defines them, in double."""
     N, B = x.shape[0], x.shape[1]
-    if not adapt:
-        one = torch.ones(N, B, dtype=torch.float64)
-        return one.clone(), one, torch.ones(N, dtype=torch.float64)
     xd = x.detach().double()
     d = ((xd[..., :, :-1] - xd[..., :, 1:]) / math.sqrt(2.0)).reshape(N * B, -1)
     if d.shape[1] < 2:
@@ -160,6 +158,8 @@ def noise_estimate(x, adapt=True):
     rho = 1.0 / (sigma * sigma)
     wt = rho / rho.max(dim=1, keepdim=True).values
     s = torch.sqrt((wt * wt * sigma * sigma).sum(dim=1) / (wt * wt).sum(dim=1))
+    if not adapt:  # sigma is still estimated (and reported); wt = 1, s = 1
+        return sigma, torch.ones_like(wt), torch.ones_like(s)
     return sigma, wt, s
 
 
