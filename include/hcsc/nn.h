@@ -182,6 +182,11 @@ void hcsc_nn_zero_grad(hcsc_nn *net);
  *     power iterations on a 32 x 32 patch (hcsc_pursuit-style, fixed start);
  *   thresholds theta = lambda0 / L (ladmm: lambda0 / rho), lambda0 = 1
  *     (the threshold then starts at s / L: lambda = the noise level);
+ *     mlista: eta_l = 1 / L_l with L_l of layer l alone, and
+ *     theta_l = lambda0 / (L_1 ... L_l): layer l's pursuit sees the noise
+ *     of layer l-1's code, s / (L_1 ... L_{l-1}) (a step eta D^T of unit
+ *     atoms scales iid noise by 1 / L), so deeper codes are not all zero;
+ *     multiscale: one L of the whole operator sum_s D_s Lam_s;
  *   band_w = 1;
  *   ssc: P = U^T, Q = U from basis (B x r, column-major: component j is
  *     basis[j * B .. j * B + B)), required for ssc (HCSC_EINVAL without).

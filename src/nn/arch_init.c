@@ -259,13 +259,17 @@ int nn_arch_init(hcsc_nn *net, uint64_t seed, const hcsc_dict *layers, int nlaye
     int64_t ne = 0;
     float *eta = pdata(net, "eta", &ne);
     if (!eta || ne != n) HCSC_FAIL(HCSC_EINVAL, "network init (mlista): parameter eta missing");
+    /* Layer l's pursuit works on layer l-1's code, whose noise is the
+     * input's scaled by 1 / (L_1 ... L_{l-1}): thresholds follow it. */
+    double lambda = NN_LAMBDA0;
     for (int l = 0; l < n; l++) {
       HCSC_CHECK(power_lipschitz(&d[l], 1, seed + (uint64_t)l, &L));
       snprintf(name, sizeof name, "D%d", l + 1);
       HCSC_CHECK(put_dict(net, name, &d[l], 1.0));
       snprintf(name, sizeof name, "theta%d", l + 1);
-      HCSC_CHECK(put_const(net, name, NN_LAMBDA0 / L));
+      HCSC_CHECK(put_const(net, name, lambda / L));
       eta[l] = (float)(1.0 / L);
+      lambda /= L;
     }
     break;
   }

@@ -162,22 +162,26 @@ static void tile_shape(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int hal
 
 /* Fill the halo of t (tensor or gradient with tensor i's shape) for a
  * convolution: mirrored (synthesis) or also zeroed outside (analysis).
- * Agrees on err first.  Collective on the grid's comm. */
+ * The ranks agree on err first (one Allreduce) unless nothing is to be
+ * exchanged; state (same on every rank: it follows the op list) skips
+ * repeated exchanges of a tensor.  Collective on the grid's comm. */
 static int fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
 {
-  err = hcsc_error_agree(e->comm, err);
-  if (err) return err;
-  if (state && *state == want) return 0;
+  hcsc_halo *h = NULL;
+  if (state && *state == want) return err;
   if (t->halo > 0) {
-    hcsc_halo *h = find_plan(e, t->halo, t->nchan);
-    if (!h) err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", t->halo,
-                           (long long)t->nchan);
-    err = hcsc_error_agree(e->comm, err);
-    if (err) return err;
+    h = find_plan(e, t->halo, t->nchan);
+    if (!h && !err)
+      err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", t->halo,
+                     (long long)t->nchan);
+  }
+  if (e->nranks > 1) err = hcsc_error_agree(e->comm, err);
+  if (err) return err;
+  if (h) {
     err = hcsc_halo_exchange(h, t);
     if (!err && want == HALO_ZERO) hcsc_tile_zero_outside(t, e->rows, e->cols);
   }
-  if (state) *state = want;
+  if (state && !err) *state = want;
   return err;
 }
 
@@ -216,7 +220,9 @@ void hcsc_nn_exec_destroy(hcsc_nn_exec **pe)
   *pe = NULL;
 }
 
-/* Collective on the grid's comm. */
+/* Collective on the grid's comm.  The exec refers to net (its params and
+ * graph) and to grid: both must outlive it.  A graph changed after create
+ * needs a new exec; changed params need only hcsc_nn_touch. */
 int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_exec **out)
 {
   int err = 0, dims[3] = {1, 1, 1};
@@ -314,15 +320,19 @@ cleanup:
   return err;
 }
 
-static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, const char *what)
+/* An input (tensor 0) or output-side tile: this rank's box and the
+ * tensor's channels (B for every architecture; graphs built by hand in
+ * tests may end on another channel count). */
+static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const char *what)
 {
+  const int64_t nchan = e->net->graph->tensors[tensor].nchan;
   if (!t || !t->data)
     return HCSC_ERR(HCSC_EINVAL, "network executor: %s tile not allocated", what);
-  if (!hcsc_box_same_area(&t->box, &e->box) || t->nchan != e->net->cfg.bands)
+  if (!hcsc_box_same_area(&t->box, &e->box) || t->nchan != nchan)
     return HCSC_ERR(HCSC_ESIZE, "network executor: %s tile is %lld channels on rows %lld+%lld, "
-                    "cols %lld+%lld; expected %d bands on rows %lld+%lld, cols %lld+%lld", what,
+                    "cols %lld+%lld; expected %lld channels on rows %lld+%lld, cols %lld+%lld", what,
                     (long long)t->nchan, (long long)t->box.r0, (long long)t->box.nr,
-                    (long long)t->box.c0, (long long)t->box.nc, e->net->cfg.bands,
+                    (long long)t->box.c0, (long long)t->box.nc, (long long)nchan,
                     (long long)e->box.r0, (long long)e->box.nr, (long long)e->box.c0,
                     (long long)e->box.nc);
   return 0;
@@ -339,7 +349,7 @@ int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *n
   memset(&st, 0, sizeof(st));
   if (!e || !nz) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_noise_estimate: NULL argument");
   memset(nz, 0, sizeof(*nz));
-  HCSC_CHECK(check_io(e, x, "input"));
+  HCSC_CHECK(check_io(e, x, 0, "input"));
   HCSC_CALLOC(nz->sigma, B);
   HCSC_CALLOC(nz->wt, B);
   nz->bands = B;
@@ -455,8 +465,8 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   memset(&own, 0, sizeof(own));
   if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_forward: no executor");
   g = e->net->graph;
-  err = check_io(e, x, "input");
-  if (!err) err = check_io(e, y, "output");
+  err = check_io(e, x, 0, "input");
+  if (!err) err = check_io(e, y, g->output, "output");
   if (!err && nz && (nz->bands != e->net->cfg.bands || !nz->wt))
     err = HCSC_ERR(HCSC_ESIZE, "hcsc_nn_forward: noise estimates of %d bands for %d", nz->bands,
                    e->net->cfg.bands);
@@ -570,6 +580,7 @@ static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
   hcsc_tile *dout = &e->g[op->out];
   hcsc_tile *din = op->kind != NN_OP_LINCOMB && (op->in || need0) ? &e->g[op->in] : NULL;
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
+  if (din && !e->gset[op->in]) nn_tile_zero(din);
   switch (op->kind) {
   case NN_OP_THRESH: {
     const int64_t base = p->offset + op->row * op->stride;
@@ -589,6 +600,7 @@ static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
       ins[i] = &e->t[t];
       dins[i] = (t || need0) ? &e->g[t] : NULL;
       want[i] = op->terms[i].param >= 0;
+      if (dins[i] && !e->gset[t]) nn_tile_zero(dins[i]);
       if (dins[i]) e->gset[t] = 1;
     }
     lincomb_coef(net, op, coef);
@@ -629,14 +641,13 @@ int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
     err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: the executor was not made for training");
   else if (!e->have_fwd)
     err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no forward pass to backpropagate");
-  if (!err) err = check_io(e, dy, "output gradient");
-  if (!err && dx) err = check_io(e, dx, "input gradient");
+  if (!err) err = check_io(e, dy, g->output, "output gradient");
+  if (!err && dx) err = check_io(e, dx, 0, "input gradient");
   HCSC_CHECK(hcsc_error_agree(e->comm, err));
   memset(e->gloc, 0, sizeof(float) * (size_t)net->size);
-  for (int i = 0; i < e->nt; i++) {
-    nn_tile_zero(&e->g[i]);
-    e->gset[i] = 0;
-  }
+  /* Gradients are zeroed when first added into (a convolution writes its
+   * first contribution directly), not all up front. */
+  for (int i = 0; i < e->nt; i++) e->gset[i] = 0;
   nn_tile_copy(&e->g[g->output], dy);
   e->gset[g->output] = 1;
   for (int i = g->nops - 1; i >= 0; i--) {
@@ -658,7 +669,10 @@ int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
     HCSC_CHECK(hcsc_error_agree(e->comm, err));
   }
   for (int64_t i = 0; i < net->size; i++) net->grads[i] += e->gloc[i];
-  if (dx) nn_tile_copy(dx, &e->g[0]);
+  if (dx) {
+    if (!e->gset[0]) nn_tile_zero(&e->g[0]);
+    nn_tile_copy(dx, &e->g[0]);
+  }
 cleanup:
   return err;
 }

@@ -1,24 +1,13 @@
-/* hypercsc — unrolled networks: the graph of layers (builders) and its
- * executor (forward, backward, noise estimates, figures).
- *
- * Tensors are tiles on the exec's box.  Each tensor's halo is the widest
- * any convolution needs of it: as the input of a SYNTH/ANALYSIS (forward)
- * or as the output of one (its gradient is the operand of the adjoint in
- * the backward); gradients have the shape of their tensors.  One halo plan
- * per (halo, channels) pair, one hcsc_conv plan per convolution parameter
- * (its dictionary points into net->params).  Before every exchange the
- * ranks agree on the error state, so a rank that failed locally (memory)
- * never leaves the others waiting in a halo exchange. */
+/* hypercsc — unrolled networks: building the graph of layers (the ops and
+ * tensors that nn_impl.h describes).  The builders check each op against
+ * the parameter table (shapes, channel counts) so that a graph which builds
+ * runs; the executor is src/nn/exec.c. */
 #include "config.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hcsc/error.h"
-#include "hcsc/stats.h"
-#include "hcsc/timer.h"
-#include "nn/layers.h"
 #include "nn/nn_impl.h"
 
 /* ---- building ---------------------------------------------------------- */

@@ -42,8 +42,12 @@ int nn_wgrad(const hcsc_tile *a, const hcsc_tile *b, int ksize, float *dW)
   if (rows_blk < 1) rows_blk = 1;
   if (rows_blk > nr) rows_blk = nr;
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
-  HCSC_CALLOC(col, (size_t)(M * k2 * rows_blk * nc));
-  HCSC_CALLOC(bcol, (size_t)(C * rows_blk * nc));
+  /* malloc, not calloc: every entry is written before it is read. */
+  col = malloc(sizeof(float) * (size_t)(M * k2 * rows_blk * nc));
+  bcol = malloc(sizeof(float) * (size_t)(C * rows_blk * nc));
+  if (!col || !bcol)
+    HCSC_FAIL(HCSC_ENOMEM, "nn_wgrad: out of memory for %lld x %lld columns",
+              (long long)(M * k2 + C), (long long)(rows_blk * nc));
   HCSC_CALLOC(G, (size_t)(M * k2 * C));
   for (int64_t r0 = 0; r0 < nr; r0 += rows_blk) {
     const int64_t nrb = r0 + rows_blk <= nr ? rows_blk : nr - r0, np = nrb * nc;
