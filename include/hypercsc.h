@@ -28,5 +28,6 @@
 #include "hcsc/checkpoint.h"
 #include "hcsc/plot.h"
 #include "hcsc/nn.h"
+#include "hcsc/train.h"
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "hcsc/train.h"
 
 static const hcsc_cmd_desc info = {
     "info", "SCENE [options]", "describe a scene: size, georeferencing, bands, statistics, noise",
@@ -168,6 +169,14 @@ int hcsc_cmd_info(hcsc_cli *cli, int argc, char **argv)
       {NULL, 0, HCSC_OPT_FLAG, NULL, NULL, NULL}};
   err = hcsc_cli_parse(cli, &info, opts, argc, argv, &pos, &npos);
   if (err) return err;
+  {
+    int is_model = 0;
+    HCSC_CHECK(hcsc_nn_is_model(cli->comm, pos[0], &is_model));
+    if (is_model) {
+      err = hcsc_cli_info_model(cli, pos[0]);
+      goto cleanup;
+    }
+  }
   HCSC_CHECK(hcsc_scene_open(cli->comm, pos[0], &s));
   const hcsc_meta *m = hcsc_scene_meta(s);
   if (!no_stats) {

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"dict", hcsc_cmd_dict, "make a dictionary (random, scene patches, file); draw its atoms (PNG)"},
     {"code", hcsc_cmd_code, "sparse codes of a scene for a dictionary (ISTA/FISTA), reconstruction"},
     {"learn", hcsc_cmd_learn, "learn a dictionary from scenes (consensus ADMM), checkpoints, resume"},
+    {"train", hcsc_cmd_train, "train an unrolled network (data-parallel), or evaluate one"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
