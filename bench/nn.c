@@ -4,6 +4,7 @@
  *       [--size 128] [--split] [--infer-reps 3] [--train-size 64] [--batch 8]
  *       [--train-reps 2] [--warmup 1] [--seed 1] [--dump DIR]
  *       [--momentum] [--nonneg] [--no-adapt]     (configuration switches of nn.h)
+ *       [--model M.nc]   a trained model instead (its arch, sizes and bands)
  *
  * Builds a network of the architecture's reference size (nn.h defaults on
  * --bands bands), initialised by hcsc_nn_init (ssc: the PCA basis of the
@@ -48,7 +49,7 @@
 #include "machine.h"
 
 typedef struct {
-  const char *arch, *mode, *dump;
+  const char *arch, *mode, *dump, *model;
   int bands, size, split, ireps, tsize, batch, treps, warmup;
   int momentum, nonneg, noadapt;
   uint64_t seed;
@@ -169,9 +170,9 @@ cleanup:
              (long long)S, o->bands, sec, vals / sec * 1e-6, v[1] / size, v[0] / sec * 1e-9,
              100.0 * v[0] / sec * 1e-9 / (peak * size), size, peak, v[2] / size / 1e6);
       printf("RESULT impl=c arch=%s mode=infer ranks=%d batch=%d size=%lld bands=%d sec=%.4f "
-             "mpxb_s=%.3f gflops=%.2f density=%.4f split=%d\n",
+             "mpxb_s=%.3f gflops=%.2f density=%.4f split=%d model=%d\n",
              o->arch, size, (int)patches, (long long)S, o->bands, sec, vals / sec * 1e-6,
-             v[0] / sec * 1e-9, v[1] / size, o->split);
+             v[0] / sec * 1e-9, v[1] / size, o->split, o->model != NULL);
       fflush(stdout);
     }
   }
@@ -391,14 +392,14 @@ static int usage(void)
           "usage: bench_nn [--arch A] [--bands B] [--mode infer|train|both] [--size N] [--split]\n"
           "                [--infer-reps R] [--train-size n] [--batch b] [--train-reps R]\n"
           "                [--warmup W] [--seed S] [--dump DIR] [--momentum] [--nonneg]\n"
-          "                [--no-adapt]\n");
+          "                [--no-adapt] [--model M.nc]\n");
   return 2;
 }
 
 int main(int argc, char **argv)
 {
   int err = 0, rank, size;
-  opts o = {"lista", "both", NULL, 200, 128, 0, 3, 64, 8, 2, 1, 0, 0, 0, 1};
+  opts o = {"lista", "both", NULL, NULL, 200, 128, 0, 3, 64, 8, 2, 1, 0, 0, 0, 1};
   hcsc_nn *net = NULL;
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -421,6 +422,7 @@ int main(int argc, char **argv)
     if (!strcmp(k, "--arch")) o.arch = val;
     else if (!strcmp(k, "--mode")) o.mode = val;
     else if (!strcmp(k, "--dump")) o.dump = val;
+    else if (!strcmp(k, "--model")) o.model = val;
     else if (!strcmp(k, "--bands")) o.bands = atoi(val);
     else if (!strcmp(k, "--size")) o.size = atoi(val);
     else if (!strcmp(k, "--infer-reps")) o.ireps = atoi(val);
@@ -444,12 +446,21 @@ int main(int argc, char **argv)
   double peak = 0;
   if (rank == 0) peak = bench_machine(NULL);
   MPI_Bcast(&peak, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-  err = hcsc_error_agree(MPI_COMM_WORLD, make_net(&o, &net));
+  if (o.model) {
+    /* A trained model (hypercsc train): its architecture, sizes and bands. */
+    err = hcsc_nn_load(MPI_COMM_WORLD, o.model, &net, NULL);
+    if (!err) {
+      o.arch = hcsc_nn_arch_name(net->cfg.arch);
+      o.bands = net->cfg.bands;
+    }
+  } else {
+    err = hcsc_error_agree(MPI_COMM_WORLD, make_net(&o, &net));
+  }
   if (!err && rank == 0) {
     const hcsc_nn_config *c = &net->cfg;
-    printf("network %s: B = %d, T = %d, M = %d, k = %d%s, %lld parameters; OPENBLAS_NUM_THREADS=%s, "
+    printf("network %s%s%s: B = %d, T = %d, M = %d, k = %d%s, %lld parameters; OPENBLAS_NUM_THREADS=%s, "
            "HCSC_CONV=%s\n",
-           o.arch, c->bands, c->iters, c->natoms[0], c->ksize[0],
+           o.arch, o.model ? " from " : " (init, perturbed)", o.model ? o.model : "", c->bands, c->iters, c->natoms[0], c->ksize[0],
            c->arch == HCSC_NN_SSC ? " (ssc)" : "", (long long)net->size,
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset",
            getenv("HCSC_CONV") ? getenv("HCSC_CONV") : "unset");

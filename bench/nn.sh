@@ -24,7 +24,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${BENCH:-$top/build/bench/bench_nn}
-HCSC=${HCSC:-$top/build/src/cli/hypercsc}
+HCSC=${HCSC:-$top/build/hypercsc}
 PY=${PY:-/usr/bin/python3}
 REF=$top/bench/reference
 ARCHS=${ARCHS:-"ssc lista"}
@@ -80,30 +80,35 @@ for a in $ARCHS; do
   done
   for th in $NPS; do
     run "t_infer1_${a}_$th" "$PY" "$REF/hcsc_torch.py" bench --params "$tmp/dump_$a" --mode infer \
-      --batch 1 --size "$ISIZE" --threads "$th" --reps "$IR"
+      --batch 1 --size "$ISIZE" --threads "$th" --reps "$IR" --warmup "$W"
     run "t_infer8_${a}_$th" "$PY" "$REF/hcsc_torch.py" bench --params "$tmp/dump_$a" --mode infer \
-      --batch "$BATCH" --size "$TSIZE" --threads "$th" --reps "$IR"
+      --batch "$BATCH" --size "$TSIZE" --threads "$th" --reps "$IR" --warmup "$W"
     run "t_tile_${a}_$th" "$PY" "$REF/hcsc_torch.py" bench --params "$tmp/dump_$a" --mode infer \
-      --batch 1 --size "$TILE" --threads "$th" --reps 1
+      --batch 1 --size "$TILE" --threads "$th" --reps 1 --warmup 0
     run "t_train_${a}_$th" "$PY" "$REF/hcsc_torch.py" bench --params "$tmp/dump_$a" --mode train \
-      --batch "$BATCH" --size "$TSIZE" --threads "$th" --reps "$TR"
+      --batch "$BATCH" --size "$TSIZE" --threads "$th" --reps "$TR" --warmup "$W"
   done
 done
 
 # Time per epoch of `hypercsc train` (ssc, the cheap reference model) on a
-# synthetic scene, at each rank count.
+# synthetic 320 x 256 scene (the bottom 64 rows held out for validation),
+# at each rank count; then bench_nn's inference on the trained model.
 if [ -x "$HCSC" ] && "$HCSC" train --help > /dev/null 2>&1; then
-  "$HCSC" synth -o "$tmp/scene.envi" --size 256x256x"$BANDS" --force > /dev/null 2>&1 || true
+  "$HCSC" synth -o "$tmp/scene.envi" --size 320x256x"$BANDS" --force > /dev/null 2>&1 || true
   if [ -f "$tmp/scene.envi" ]; then
     for np in $NPS; do
       log "+ hypercsc train --arch ssc ($np ranks, $EPOCH_STEPS steps = one epoch)"
       t0=$(date +%s.%N)
       if $MPIRUN "$np" "$HCSC" train --arch ssc --train "$tmp/scene.envi" --noise blind \
-        --patch "$TSIZE" --batch "$BATCH" --steps "$EPOCH_STEPS" --epoch-steps "$EPOCH_STEPS" \
+        --patch "$TSIZE" --val-patch "$TSIZE" --batch "$BATCH" --steps "$EPOCH_STEPS" --epoch-steps "$EPOCH_STEPS" \
         -o "$tmp/model$np.nc" --force > "$tmp/train$np.out" 2>&1; then
         t1=$(date +%s.%N)
         awk -v a="$t0" -v b="$t1" -v n="$np" -v s="$EPOCH_STEPS" 'BEGIN { printf "  epoch (%d steps) at %d ranks: %.1f s wall (%.2f s per step, start-up and validation included)\n", s, n, b - a, (b - a) / s }' | tee -a "$tmp/log.txt"
         tail -3 "$tmp/train$np.out" | sed 's/^/  /'
+        if [ "$np" = 1 ]; then # the same inference on the trained model
+          run "c_model_ssc" "$BENCH" --model "$tmp/model1.nc" --mode infer --size "$ISIZE" \
+            --infer-reps 1 --warmup 1
+        fi
       else
         tail -5 "$tmp/train$np.out" | sed 's/^/  /'
       fi
@@ -124,6 +129,7 @@ function kv(s, k,   i, n, a, b) { n = split(s, a, " "); for (i = 1; i <= n; i++)
   impl = kv($0, "impl"); arch = kv($0, "arch"); mode = kv($0, "mode"); bat = kv($0, "batch"); sz = kv($0, "size")
   n = impl == "c" ? kv($0, "ranks") : kv($0, "threads"); split_ = kv($0, "split")
   key = impl "_" arch "_" mode "_" n
+  if (kv($0, "model") == 1) next
   if (mode == "infer" && impl == "c") key = key (split_ == 1 ? "_tile" : "_patch")
   if (mode == "infer" && impl == "torch") key = key "_" bat "x" sz
   thr[key] = kv($0, "mpxb_s"); sec[key] = kv($0, "sec"); archs[arch] = 1; ns[n] = 1

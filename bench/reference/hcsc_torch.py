@@ -474,10 +474,10 @@ def _machine(threads):
                             else "no oneDNN", threads))
 
 
-def bench(arch, mode, batch, size, bands, threads, reps, params_dir=None, seed=1):
+def bench(arch, mode, batch, size, bands, threads, reps, params_dir=None, seed=1, warmup=1):
     """Time inference (mode "infer": no autograd) or one training step (mode
     "train": forward, loss, backward, Adam) on batch x bands x size x size
-    random inputs; one untimed warm-up, then the median of reps.  Returns a
+    random inputs; warmup untimed runs, then the median of reps.  Returns a
     dict of figures and prints a RESULT line."""
     import statistics
     import time
@@ -496,19 +496,19 @@ def bench(arch, mode, batch, size, bands, threads, reps, params_dir=None, seed=1
         for v in p.values():
             v.requires_grad_(True)
         opt = torch.optim.Adam(list(p.values()), lr=1e-4)
-    for rep in range(reps + 1):
+    for rep in range(reps + warmup):
         t0 = time.perf_counter()
         if mode == "infer":
             with torch.inference_mode():
                 y = forward(cfg, p, x, figures=fig if rep == 0 else None)
-        else:
+        else:  # the step of a training loop: zero, forward, loss, backward, Adam
             opt.zero_grad(set_to_none=True)
             y = forward(cfg, p, x, figures=fig if rep == 0 else None)
             loss = 0.5 * ((y - c) ** 2).mean()
             loss.backward()
             opt.step()
         dt = time.perf_counter() - t0
-        if rep > 0:
+        if rep >= warmup:
             times.append(dt)
     sec = statistics.median(times)
     fl = flops(cfg, size, size) * batch * (1 if mode == "infer" else 3)
@@ -534,12 +534,13 @@ def main(argv):
     b.add_argument("--bands", type=int, default=200)
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--reps", type=int, default=3)
+    b.add_argument("--warmup", type=int, default=1)
     b.add_argument("--params", help="a bench_nn --dump DIR: its configuration and weights")
     sub.add_parser("selftest", help="adjoint check of analysis against autograd")
     a = ap.parse_args(argv)
     if a.cmd == "bench":
         _machine(a.threads)
-        bench(a.arch, a.mode, a.batch, a.size, a.bands, a.threads, a.reps, a.params)
+        bench(a.arch, a.mode, a.batch, a.size, a.bands, a.threads, a.reps, a.params, warmup=a.warmup)
         return 0
     err = adjoint_check()
     print("adjoint check (analysis vs vjp of synthesis, double): max rel. diff %.2e" % err)
