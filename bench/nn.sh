@@ -21,6 +21,7 @@
 # Environment: ARCHS ("ssc lista"), NPS ("1 2"), BANDS, ISIZE, TILE, TSIZE,
 # BATCH, IREPS, TREPS, WARMUP (per arch: LISTA_TREPS ...), EPOCH_STEPS (50),
 # BENCH, HCSC, PY (/usr/bin/python3), OUT (a directory to keep the logs).
+# EPOCH_STEPS=0 skips the epoch.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${BENCH:-$top/build/bench/bench_nn}
@@ -93,7 +94,9 @@ done
 # Time per epoch of `hypercsc train` (ssc, the cheap reference model) on a
 # synthetic 320 x 256 scene (the bottom 64 rows held out for validation),
 # at each rank count; then bench_nn's inference on the trained model.
-if [ -x "$HCSC" ] && "$HCSC" train --help > /dev/null 2>&1; then
+if [ "$EPOCH_STEPS" = 0 ]; then
+  log "  (EPOCH_STEPS=0: epoch time skipped)"
+elif [ -x "$HCSC" ] && "$HCSC" train --help > /dev/null 2>&1; then
   "$HCSC" synth -o "$tmp/scene.envi" --size 320x256x"$BANDS" --force > /dev/null 2>&1 || true
   if [ -f "$tmp/scene.envi" ]; then
     for np in $NPS; do
