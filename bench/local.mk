@@ -30,3 +30,12 @@ bench_bench_cdl_SOURCES = bench/cdl.c bench/machine.c bench/machine.h
 bench_bench_cdl_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_cdl
 bench: bench/bench_cdl
+# Unrolled networks: inference throughput and training step (bench/nn.c),
+# against the PyTorch reference of the same networks (bench/reference/)
+EXTRA_PROGRAMS += bench/bench_nn
+bench_bench_nn_SOURCES = bench/nn.c bench/machine.c bench/machine.h
+bench_bench_nn_LDADD = libhypercsc.la
+CLEANFILES += bench/bench_nn
+EXTRA_DIST += bench/nn.sh bench/reference/hcsc_torch.py bench/reference/check_torch.py \
+	bench/reference/README.md
+bench: bench/bench_nn
