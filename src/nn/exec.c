@@ -65,6 +65,8 @@ struct hcsc_nn_exec {
   float **pool;
   size_t *pool_cap;
   int npool, cap_pool;
+  double *dbuf;     /* serial noise estimate: the pair differences of a band */
+  int64_t dbuf_n;
   int have_fwd;
   double bytes, flops, dens_sum;
   int dens_n;
@@ -217,6 +219,7 @@ void hcsc_nn_exec_destroy(hcsc_nn_exec **pe)
   free(e->wt);
   free(e->dscr);
   free(e->gloc);
+  free(e->dbuf);
   free(e);
   *pe = NULL;
 }
@@ -339,6 +342,78 @@ static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const
   return 0;
 }
 
+/* The k-th smallest of v[0..n) (0-based; v reordered): Hoare's selection. */
+static double select_kth(double *v, int64_t n, int64_t k)
+{
+  int64_t lo = 0, hi = n - 1;
+  while (hi > lo) {
+    const double piv = v[lo + (hi - lo) / 2];
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < piv) i++;
+      while (v[j] > piv) j--;
+      if (i <= j) {
+        const double t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return v[k];
+}
+
+/* Median of v[0..n) as stats.h defines it (the mean of the two middle order
+ * statistics; the same numbers, so the same estimate to the last bit). */
+static double median_of(double *v, int64_t n)
+{
+  const int64_t k = (n - 1) / 2;
+  const double lo = select_kth(v, n, k);
+  double hi = lo;
+  if (n % 2 == 0) {
+    /* After selection v[k+1..n) >= v[k]: the next order statistic is their minimum. */
+    hi = v[k + 1];
+    for (int64_t i = k + 2; i < n; i++)
+      if (v[i] < hi) hi = v[i];
+  }
+  return 0.5 * (lo + hi);
+}
+
+/* Per-band 1.4826 MAD of horizontal differences of a whole scene held by
+ * one rank (no mask): stats.h's estimate without its allocations, its
+ * other statistics and its radix passes (the training and patch executors
+ * call it for every sample).  NaN where a band has < 2 pairs. */
+static int noise_serial(hcsc_nn_exec *e, const hcsc_tile *x, double *sigma)
+{
+  const int64_t nr = e->box.nr, nc = e->box.nc, need = nr * (nc > 0 ? nc - 1 : 0);
+  const double inv_sqrt2 = 0.70710678118654752440;
+  if (need > e->dbuf_n) {
+    double *d = realloc(e->dbuf, (size_t)(need ? need : 1) * sizeof *d);
+    if (!d) return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory (noise estimate)");
+    e->dbuf = d;
+    e->dbuf_n = need;
+  }
+  for (int64_t b = 0; b < x->nchan; b++) {
+    int64_t np = 0;
+    for (int64_t r = 0; r < nr; r++) {
+      const float *row = &HCSC_TILE_AT(x, b, r, 0);
+      for (int64_t c = 0; c + 1 < nc; c++)
+        if (!isnan(row[c]) && !isnan(row[c + 1]))
+          e->dbuf[np++] = ((double)row[c] - (double)row[c + 1]) * inv_sqrt2;
+    }
+    if (np < 2) {
+      sigma[b] = NAN;
+      continue;
+    }
+    const double med = median_of(e->dbuf, np);
+    for (int64_t j = 0; j < np; j++) e->dbuf[j] = fabs(e->dbuf[j] - med);
+    sigma[b] = 1.4826 * median_of(e->dbuf, np);
+  }
+  return 0;
+}
+
 /* Collective on the grid's comm. */
 int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *nz)
 {
@@ -354,6 +429,11 @@ int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *n
   HCSC_CALLOC(nz->sigma, B);
   HCSC_CALLOC(nz->wt, B);
   nz->bands = B;
+  if (e->nranks == 1 && !e->mask) {
+    HCSC_CALLOC(st.noise, B);
+    HCSC_CHECK(noise_serial(e, x, st.noise));
+    goto cleanup;
+  }
   /* A halo of 1 so that pairs across column tiles count: the estimate is
    * then the same on every decomposition. */
   HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B, 1));
@@ -362,8 +442,11 @@ int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *n
    * noise estimate (stats.h skips pairs with a NaN). */
   if (e->mask) nn_mask_nan(&tmp, e->mask);
 cleanup:
-  err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
-  if (!err) err = hcsc_stats_compute(e->comm, &tmp, B, e->cols, 1, &st);
+  /* One rank without a mask: estimated above, nothing collective to join. */
+  if (!(e->nranks == 1 && !e->mask)) {
+    err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
+    if (!err) err = hcsc_stats_compute(e->comm, &tmp, B, e->cols, 1, &st);
+  }
   if (!err) {
     double smax = 0.0, floor_, num = 0.0, den = 0.0, rmax = 0.0;
     for (int b = 0; b < B; b++)
