@@ -45,3 +45,4 @@ include tests/learn.mk
 include tests/nn.mk
 include tests/nnarch.mk
 include tests/train.mk
+include tests/restore.mk

@@ -230,6 +230,21 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
  * not NULL.  Collective on the grid's comm. */
 int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx);
 
+/* Data mask (inpainting).  mask: 1 channel (serving every band) or B
+ * channels on this rank's box, values in [0, 1] (0 = missing), NULL to
+ * clear; kept by reference (it must outlive its use).  Every BANDWEIGHT
+ * op then multiplies by it too, out_b(p) = band_w_b wt_b W_b(p) in_b(p)
+ * (backward likewise): the band weight is where x enters the data term of
+ * every architecture (A^T Om W (x - B z)), so a masked forward is unrolled
+ * masked sparse coding, min 1/2 ||W o (x - D z)||^2 + lambda ||z||_1.
+ * Values of x where W = 0 are ignored: they may be NaN (nodata), and are
+ * read as 0.  The noise estimate (hcsc_nn_noise_estimate, and the one
+ * hcsc_nn_forward makes) leaves out pixels where W = 0.  The output is
+ * the network's everywhere; keeping x where W = 1 is the caller's choice.
+ * A wrong shape is HCSC_ESIZE.  Not collective (call it on every rank,
+ * with a mask or NULL on each: the forward exchanges halos regardless). */
+int hcsc_nn_exec_set_mask(hcsc_nn_exec *e, const hcsc_tile *mask);
+
 /* Figures of the last forward: flops (forward only, counting each
  * convolution as 2 M C k^2 per pixel), the fraction of nonzero code entries
  * after the thresholds (mean over threshold layers), bytes of tensors held.

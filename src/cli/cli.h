@@ -92,6 +92,8 @@ int hcsc_cmd_dict(hcsc_cli *cli, int argc, char **argv); /* "dict init", "dict s
 int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_learn(hcsc_cli *cli, int argc, char **argv);
 int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv);
+int hcsc_cmd_denoise(hcsc_cli *cli, int argc, char **argv); /* cmd_restore.c */
+int hcsc_cmd_inpaint(hcsc_cli *cli, int argc, char **argv);
 /* `hypercsc info MODEL.nc` (cmd_train.c).  Collective. */
 int hcsc_cli_info_model(hcsc_cli *cli, const char *path);
 

@@ -6,3 +6,4 @@ hypercsc_SOURCES += src/cli/main.c src/cli/cli.c src/cli/cli.h \
 	src/cli/cmd_dict.c src/cli/cmd_code.c \
 	src/cli/mosaic.c src/cli/cmd_learn.c
 hypercsc_SOURCES += src/cli/cmd_train.c
+hypercsc_SOURCES += src/cli/cmd_restore.c src/cli/restore_common.c src/cli/restore_common.h

@@ -27,6 +27,8 @@ static const command commands[] = {
     {"code", hcsc_cmd_code, "sparse codes of a scene for a dictionary (ISTA/FISTA), reconstruction"},
     {"learn", hcsc_cmd_learn, "learn a dictionary from scenes (consensus ADMM), checkpoints, resume"},
     {"train", hcsc_cmd_train, "train an unrolled network (data-parallel), or evaluate one"},
+    {"denoise", hcsc_cmd_denoise, "denoise a whole scene (network, CBPDN or PCA), distributed"},
+    {"inpaint", hcsc_cmd_inpaint, "fill missing values of a whole scene (masked network or CBPDN)"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -57,6 +57,7 @@ struct hcsc_nn_exec {
   float *bw;        /* [B] band_w * wt of the last forward */
   double *wt;       /* [B] */
   double level;
+  const hcsc_tile *mask; /* data mask W (1 or B channels), by reference, or NULL */
   double *dscr;     /* [max channels] */
   float *gloc;      /* [net->size] this backward's parameter gradients */
   int nscr;
@@ -357,6 +358,9 @@ int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *n
    * then the same on every decomposition. */
   HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B, 1));
   nn_tile_copy(&tmp, x);
+  /* Masked-out values (W = 0) are not data: NaN keeps them out of the
+   * noise estimate (stats.h skips pairs with a NaN). */
+  if (e->mask) nn_mask_nan(&tmp, e->mask);
 cleanup:
   err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
   if (!err) err = hcsc_stats_compute(e->comm, &tmp, B, e->cols, 1, &st);
@@ -441,6 +445,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
     for (int b = 0; b < net->cfg.bands; b++)
       e->bw[b] = (float)(net->params[p->offset + b] * e->wt[b]);
     nn_scale_fwd(in, e->bw, out);
+    if (e->mask) nn_mask_mul(out, e->mask);
     break;
   case NN_OP_SPECTRAL:
     nn_spectral_fwd(in, net->params + p->offset, out);
@@ -488,6 +493,9 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   if (!err) err = tile_get(e, &e->t[0]);
   if (!err) {
     nn_tile_copy(&e->t[0], x);
+    /* x may hold NaN (nodata, missing values) where W = 0: the data term
+     * ignores those values, but 0 * NaN would not, so they become 0. */
+    if (e->mask) nn_mask_zero(&e->t[0], e->mask);
     e->hstate[0] = HALO_NONE;
   }
   for (int i = 0; i < g->nops; i++) {
@@ -612,7 +620,8 @@ static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
     break;
   }
   case NN_OP_BANDWEIGHT:
-    nn_scale_bwd(&e->t[op->in], e->bw, dout, din, e->dscr);
+    if (e->mask) nn_scale_mask_bwd(&e->t[op->in], e->bw, e->mask, dout, din, e->dscr);
+    else nn_scale_bwd(&e->t[op->in], e->bw, dout, din, e->dscr);
     for (int b = 0; b < net->cfg.bands; b++) e->gloc[p->offset + b] += (float)(e->wt[b] * e->dscr[b]);
     break;
   case NN_OP_SPECTRAL:
@@ -675,6 +684,26 @@ int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
   }
 cleanup:
   return err;
+}
+
+/* Not collective.  The mask is checked here and kept by reference. */
+int hcsc_nn_exec_set_mask(hcsc_nn_exec *e, const hcsc_tile *mask)
+{
+  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_exec_set_mask: no executor");
+  if (mask) {
+    if (!mask->data)
+      return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_exec_set_mask: mask tile not allocated");
+    if (!hcsc_box_same_area(&mask->box, &e->box) ||
+        (mask->nchan != 1 && mask->nchan != e->net->cfg.bands))
+      return HCSC_ERR(HCSC_ESIZE, "hcsc_nn_exec_set_mask: mask of %lld channels on rows %lld+%lld, "
+                      "cols %lld+%lld; expected 1 or %d channels on rows %lld+%lld, cols %lld+%lld",
+                      (long long)mask->nchan, (long long)mask->box.r0, (long long)mask->box.nr,
+                      (long long)mask->box.c0, (long long)mask->box.nc, e->net->cfg.bands,
+                      (long long)e->box.r0, (long long)e->box.nr, (long long)e->box.c0,
+                      (long long)e->box.nc);
+  }
+  e->mask = mask;
+  return 0;
 }
 
 /* Not collective. */

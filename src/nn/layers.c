@@ -225,3 +225,64 @@ void nn_lattice_apply(const hcsc_tile *in, int s, hcsc_tile *out, int add)
       for (int64_t c = cfirst; c < nc; c += s) o[c] += v[c];
     }
 }
+
+/* The mask's row for channel ch: a 1-channel mask serves every channel. */
+#define MROW(m, ch, r) CROW(m, (m)->nchan == 1 ? 0 : (ch), r)
+
+void nn_mask_mul(hcsc_tile *t, const hcsc_tile *mask)
+{
+  const int64_t nr = t->box.nr, nc = t->box.nc;
+  for (int64_t ch = 0; ch < t->nchan; ch++)
+    for (int64_t r = 0; r < nr; r++) {
+      float *restrict o = ROW(t, ch, r);
+      const float *restrict w = MROW(mask, ch, r);
+      for (int64_t c = 0; c < nc; c++) o[c] *= w[c];
+    }
+}
+
+void nn_mask_zero(hcsc_tile *t, const hcsc_tile *mask)
+{
+  const int64_t nr = t->box.nr, nc = t->box.nc;
+  for (int64_t ch = 0; ch < t->nchan; ch++)
+    for (int64_t r = 0; r < nr; r++) {
+      float *restrict o = ROW(t, ch, r);
+      const float *restrict w = MROW(mask, ch, r);
+      for (int64_t c = 0; c < nc; c++)
+        if (w[c] == 0.0f) o[c] = 0.0f;
+    }
+}
+
+void nn_mask_nan(hcsc_tile *t, const hcsc_tile *mask)
+{
+  const int64_t nr = t->box.nr, nc = t->box.nc;
+  for (int64_t ch = 0; ch < t->nchan; ch++)
+    for (int64_t r = 0; r < nr; r++) {
+      float *restrict o = ROW(t, ch, r);
+      const float *restrict w = MROW(mask, ch, r);
+      for (int64_t c = 0; c < nc; c++)
+        if (w[c] == 0.0f) o[c] = NAN;
+    }
+}
+
+void nn_scale_mask_bwd(const hcsc_tile *in, const float *w, const hcsc_tile *mask,
+                       const hcsc_tile *dout, hcsc_tile *din, double *dot)
+{
+  const int64_t nr = in->box.nr, nc = in->box.nc;
+  for (int64_t ch = 0; ch < in->nchan; ch++) {
+    const float a = w[ch];
+    double acc = 0.0;
+    for (int64_t r = 0; r < nr; r++) {
+      const float *restrict v = CROW(in, ch, r);
+      const float *restrict d = CROW(dout, ch, r);
+      const float *restrict m = MROW(mask, ch, r);
+      float racc = 0.0f;
+      if (din) {
+        float *restrict g = ROW(din, ch, r);
+        for (int64_t c = 0; c < nc; c++) g[c] += a * m[c] * d[c];
+      }
+      for (int64_t c = 0; c < nc; c++) racc += d[c] * m[c] * v[c];
+      acc += racc;
+    }
+    dot[ch] = acc;
+  }
+}

@@ -40,6 +40,18 @@ void nn_scale_fwd(const hcsc_tile *in, const float *w, hcsc_tile *out);
 void nn_scale_bwd(const hcsc_tile *in, const float *w, const hcsc_tile *dout, hcsc_tile *din,
                   double *dot);
 
+/* Data masks W (hcsc_nn_exec_set_mask: 1 channel serving every channel,
+ * or the tile's channel count; same box).  mul: t *= W; zero: t = 0 where
+ * W = 0 (NaN input under a zero weight must not reach 0 * NaN); nan: t =
+ * NaN where W = 0 (kept out of statistics). */
+void nn_mask_mul(hcsc_tile *t, const hcsc_tile *mask);
+void nn_mask_zero(hcsc_tile *t, const hcsc_tile *mask);
+void nn_mask_nan(hcsc_tile *t, const hcsc_tile *mask);
+/* Backward of out_b = w[b] W_b in_b: din_b += w[b] W_b dout_b;
+ * dot[b] = <dout_b, W_b in_b>. */
+void nn_scale_mask_bwd(const hcsc_tile *in, const float *w, const hcsc_tile *mask,
+                       const hcsc_tile *dout, hcsc_tile *din, double *dot);
+
 /* out = W in per pixel, W [out_ch, in_ch] row-major (sgemm). */
 void nn_spectral_fwd(const hcsc_tile *in, const float *W, hcsc_tile *out);
 /* din += W^T dout (din may be NULL); dW += dout in^T. */

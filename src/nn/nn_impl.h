@@ -27,8 +27,9 @@
  *              steps, rho, momentum)
  *              din_i += coef_i dout;  dparam_i += c_i <dout, in_i>
  *                                                          reads in_i (kept)
- *   BANDWEIGHT out_b = band_w_b wt_b in_b (wt from the noise estimate)
- *              din_b += band_w_b wt_b dout_b;  dband_w_b += wt_b <dout_b, in_b>
+ *   BANDWEIGHT out_b = band_w_b wt_b W_b in_b (wt from the noise estimate,
+ *              W the exec's data mask, 1 without one)
+ *              din_b += band_w_b wt_b W_b dout_b;  dband_w_b += wt_b <dout_b, W_b in_b>
  *   SPECTRAL   out = W in per pixel (W = param [out_ch, in_ch], sgemm)
  *              din += W^T dout;  dW += dout in^T          reads in (kept)
  *   LATTICE    out = in on global rows and columns divisible by s, else 0
