@@ -30,3 +30,5 @@ bench_bench_cdl_SOURCES = bench/cdl.c bench/machine.c bench/machine.h
 bench_bench_cdl_LDADD = libhypercsc.la
 CLEANFILES += bench/bench_cdl
 bench: bench/bench_cdl
+# Quality table against OTB and scikit-image (bench/quality.sh, run by hand)
+EXTRA_DIST += bench/quality.sh bench/quality_tools.py bench/quality_report.py

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""bench/quality_report.py ROWS.csv OUTDIR: the quality table from the rows of
-bench/quality.sh (one per method, parameter, scene and noise).
+"""bench/quality_report.py ROWS.csv [ROWS2.csv ...] OUTDIR: the quality table
+from the rows of bench/quality.sh (one per method, parameter, scene and noise;
+several files are merged, a repeated scene/noise/method/parameter kept once).
 
 Keeps, per scene, noise and method, the parameter with the best MPSNR (the
 oracle choice the driver documents), and writes
@@ -31,8 +32,14 @@ def family(method):
     return 3 if method.startswith("OTB") else 4
 
 
-def main(rows_path, outdir):
-    rows = list(csv.DictReader(open(rows_path)))
+def main(rows_paths, outdir):
+    rows, seen = [], set()
+    for path in rows_paths:
+        for r in csv.DictReader(open(path)):
+            key = (r["scene"], r["noise"], r["method"], r["param"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
     os.makedirs(outdir, exist_ok=True)
     scenes, noises, methods = [], [], []
     best = {}
@@ -133,6 +140,6 @@ def has_cairo():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         raise SystemExit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1:-1], sys.argv[-1])
