@@ -20,6 +20,8 @@ import shutil
 import subprocess
 import sys
 
+PALETTE = ["#999999", "#1b9e77", "#66a61e", "#00441b", "#a6d854", "#d95f02", "#e7298a", "#7570b3",
+           "#1f78b4", "#a6cee3", "#6a3d9a", "#e6ab02", "#fb9a99", "#b15928", "#ffff99", "#000000"]
 SCENE_NAMES = {"jasper": "Jasper Ridge", "salinas": "Salinas-A"}
 
 
@@ -79,7 +81,7 @@ def main(rows_paths, outdir):
             md.append("|---|" + "---|" * len(noises))
             top = {n: max((float(best[(s, n, m)]["mpsnr" + sfx]) for m in methods
                            if (s, n, m) in best and m != "noisy"), default=None) for n in noises}
-            for m in methods:
+            for m in [m for m in methods if any((s, n, m) in best for n in noises)]:
                 cells = []
                 for n in noises:
                     r = best.get((s, n, m))
@@ -104,9 +106,9 @@ def main(rows_paths, outdir):
     if not shutil.which("gnuplot"):
         print("quality_report: gnuplot not found, no %s" % png)
         return
-    shown = [m for m in methods]
     dat = []
     for s in scenes:
+        shown = [m for m in methods if any((s, n, m) in best for n in noises)]
         for sfx in ("", "_val"):
             path = os.path.join(outdir, "quality_%s%s.dat" % (s, sfx))
             with open(path, "w") as f:
@@ -114,20 +116,24 @@ def main(rows_paths, outdir):
                 for n in noises:
                     vals = [best[(s, n, m)]["mpsnr" + sfx] if (s, n, m) in best else "-" for m in shown]
                     f.write('"%s" %s\n' % (n, " ".join(vals)))
-            dat.append(("%s, %s" % (SCENE_NAMES.get(s, s), "held-out rows" if sfx else "whole scene"), path))
+            dat.append(("%s, %s" % (SCENE_NAMES.get(s, s), "held-out rows" if sfx else "whole scene"), path,
+                        " ".join(PALETTE[methods.index(m) % len(PALETTE)] for m in shown)))
     gp = ["set terminal pngcairo size 1400,%d font ',10'" % (380 * len(dat)) if has_cairo()
           else "set terminal png size 1400,%d" % (380 * len(dat)),
-          "set output '%s'" % png, "set multiplot layout %d,1" % len(dat),
+          "set output '%s'" % png, "set termoption noenhanced", "set multiplot layout %d,1" % len(dat),
           "set style data histogram", "set style histogram clustered gap 1",
           "set style fill solid 0.9 border -1", "set boxwidth 0.9", "set ylabel 'MPSNR (dB)'",
           "set key outside right top vertical font ',8'", "set grid ytics", "set datafile missing '-'",
           "set yrange [10:*]"]
-    for title, path in dat:
+    for title, path, colours in dat:
+        # one colour per method, the same in every panel
         gp.append("set title '%s'" % title)
-        gp.append("plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)" % (len(shown) + 1, path))
+        gp.append("colours = '%s'" % colours)
+        gp.append("plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i) lc rgb word(colours, i - 1)"
+                  % (len(colours.split()) + 1, path))
     gp.append("unset multiplot")
     subprocess.run(["gnuplot"], input="\n".join(gp), text=True, check=True)
-    for _, path in dat:
+    for _, path, _ in dat:
         os.remove(path)
 
 
