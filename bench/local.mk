@@ -32,3 +32,5 @@ CLEANFILES += bench/bench_cdl
 bench: bench/bench_cdl
 # Quality table against OTB and scikit-image (bench/quality.sh, run by hand)
 EXTRA_DIST += bench/quality.sh bench/quality_tools.py bench/quality_report.py
+EXTRA_DIST += docs/quality.md bench/results/quality.md bench/results/quality.csv \
+  bench/results/quality_sweep.csv bench/results/quality.png

@@ -149,7 +149,8 @@ for scene in $SCENES; do
     if want models && [ $has_denoise = 1 ] && [ -n "$MODELS" ]; then
       for m in "$MODELS"/*.nc; do
         [ -f "$m" ] || continue
-        mb=$("$HCSC" info "$m" 2>/dev/null | sed -n 's/.*bands[ :=]*\([0-9][0-9]*\).*/\1/p' | head -n 1)
+        # "model ssc, 198 bands, ..." (hypercsc info); denoise checks it too
+        mb=$("$HCSC" info "$m" 2>/dev/null | sed -n 's/.* \([0-9][0-9]*\) bands.*/\1/p' | head -n 1)
         [ -n "$mb" ] && [ "$mb" != "$B" ] && continue
         o=$d/model_$(basename "$m" .nc).bsq
         t=$(now)
