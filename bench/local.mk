@@ -39,3 +39,7 @@ CLEANFILES += bench/bench_nn
 EXTRA_DIST += bench/nn.sh bench/reference/hcsc_torch.py bench/reference/check_torch.py \
 	bench/reference/README.md
 bench: bench/bench_nn
+# Quality table against OTB and scikit-image (bench/quality.sh, run by hand)
+EXTRA_DIST += bench/quality.sh bench/quality_tools.py bench/quality_report.py
+EXTRA_DIST += docs/quality.md bench/results/quality.md bench/results/quality.csv \
+  bench/results/quality_sweep.csv bench/results/quality.png
