@@ -30,14 +30,6 @@
 
 #define DICT_MAX_LAYERS 64
 
-/* A PnetCDF failure while writing: keep PnetCDF's text and the file name. */
-#define NC_W(call, what)                                                                    \
-  do {                                                                                      \
-    int nc_st_ = (call);                                                                    \
-    if (nc_st_ != NC_NOERR)                                                                 \
-      HCSC_FAIL(nc_st_ == NC_ENO_SPACE ? HCSC_ENOSPC : HCSC_ENETCDF, "%s: %s: %s", path, (what), \
-                ncmpi_strerror(nc_st_));                                                    \
-  } while (0)
 
 /* While reading, whatever PnetCDF rejects in a file that exists and opens is
  * a corrupt or foreign file: HCSC_EFORMAT naming it. */

@@ -31,9 +31,10 @@
 #define CK_PATH 4096
 #define CK_NAME 256
 
-static const uint64_t fnv_basis = 0xcbf29ce484222325ULL, fnv_prime = 0x100000001b3ULL;
+static const uint64_t fnv_basis = HCSC_FNV_BASIS, fnv_prime = 0x100000001b3ULL;
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+/* See io_impl.h. */
+uint64_t hcsc_fnv1a(uint64_t h, const void *p, size_t n)
 {
   const unsigned char *b = p;
   for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * fnv_prime;
@@ -122,7 +123,7 @@ static int checksums(MPI_Comm comm, const hcsc_state_var *vars, int nvars, uint6
   HCSC_CALLOC(all, (size_t)size * (nvars + 1));
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   for (int v = 0; v < nvars; v++)
-    mine[v] = fnv1a(fnv_basis, vars[v].data, (size_t)vars[v].count * sizeof(float));
+    mine[v] = hcsc_fnv1a(fnv_basis, vars[v].data, (size_t)vars[v].count * sizeof(float));
   mine[nvars] = desc;
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
   hcsc_timer_start(HCSC_PHASE_REDUCE);
@@ -211,17 +212,17 @@ cleanup:
 static uint64_t descriptor(const char *kind, const hcsc_state_var *vars, int nvars,
                            const char *const *snames, const double *scalars, int nscalars)
 {
-  uint64_t h = fnv1a(fnv_basis, kind, strlen(kind) + 1);
+  uint64_t h = hcsc_fnv1a(fnv_basis, kind, strlen(kind) + 1);
   h = fnv1a_u64(h, (uint64_t)nvars);
   for (int v = 0; v < nvars; v++) {
-    h = fnv1a(h, vars[v].name, strlen(vars[v].name) + 1);
+    h = hcsc_fnv1a(h, vars[v].name, strlen(vars[v].name) + 1);
     h = fnv1a_u64(h, (uint64_t)(vars[v].replicated ? 1 : 0));
     if (vars[v].replicated) h = fnv1a_u64(h, (uint64_t)vars[v].count);
   }
   h = fnv1a_u64(h, (uint64_t)nscalars);
   for (int s = 0; s < nscalars; s++) {
-    h = fnv1a(h, snames[s], strlen(snames[s]) + 1);
-    if (scalars) h = fnv1a(h, &scalars[s], sizeof(double));
+    h = hcsc_fnv1a(h, snames[s], strlen(snames[s]) + 1);
+    if (scalars) h = hcsc_fnv1a(h, &scalars[s], sizeof(double));
   }
   return h;
 }
@@ -334,7 +335,7 @@ int hcsc_ckpt_write(MPI_Comm comm, const char *path, const char *kind, const hcs
               "flags, replicated sizes, scalar names or values)", path);
   if (differs >= 0)
     HCSC_FAIL(HCSC_EINVAL, "%s: replicated array %s differs between ranks", path, vars[differs].name);
-  for (int s = 0; s < nscalars; s++) ssum[s] = fnv1a(fnv_basis, &scalars[s], sizeof(double));
+  for (int s = 0; s < nscalars; s++) ssum[s] = hcsc_fnv1a(fnv_basis, &scalars[s], sizeof(double));
   for (int v = 0; v < nvars; v++) {
     int64_t before = 0;
     for (int r = 0; r < size; r++) {
@@ -596,7 +597,7 @@ int hcsc_ckpt_read(MPI_Comm comm, const char *path, const char *kind, const hcsc
   HCSC_CHECK(hcsc_error_agree(comm, err));
   HCSC_CHECK(checksums(comm, vars, nvars, 0, got, &differs));
   for (int v = 0; v < nvars + nscalars; v++) {
-    uint64_t h = v < nvars ? got[v] : fnv1a(fnv_basis, &scalars[v - nvars], sizeof(double));
+    uint64_t h = v < nvars ? got[v] : hcsc_fnv1a(fnv_basis, &scalars[v - nvars], sizeof(double));
     if (h != sum[v])
       HCSC_FAIL(HCSC_EFORMAT, "%s: checksum mismatch in %s %s: the checkpoint is corrupted", path,
                 v < nvars ? "array" : "scalar", v < nvars ? vars[v].name : scalar_names[v - nvars]);

@@ -105,4 +105,21 @@ int64_t hcsc_io_chunk_bytes(void);
  * selection (sel->bands or identity) and the window offsets. */
 int64_t hcsc_io_sel_band(const hcsc_selection *sel, int64_t b);
 
+/* FNV-1a 64 of n bytes continuing from h (start with HCSC_FNV_BASIS): the
+ * checksum of checkpoints and model files, and configuration fingerprints.
+ * Not collective. */
+#define HCSC_FNV_BASIS 0xcbf29ce484222325ULL
+uint64_t hcsc_fnv1a(uint64_t h, const void *p, size_t n);
+
+/* A PnetCDF failure while writing `path` (a variable in scope): keep
+ * PnetCDF's text and the file name; no space is HCSC_ENOSPC.  For
+ * functions with a cleanup label that include <pnetcdf.h>. */
+#define NC_W(call, what)                                                                    \
+  do {                                                                                      \
+    int nc_st_ = (call);                                                                    \
+    if (nc_st_ != NC_NOERR)                                                                 \
+      HCSC_FAIL(nc_st_ == NC_ENO_SPACE ? HCSC_ENOSPC : HCSC_ENETCDF, "%s: %s: %s", path, (what), \
+                ncmpi_strerror(nc_st_));                                                    \
+  } while (0)
+
 #endif

@@ -36,13 +36,6 @@
 
 #define MODEL_VERSION 1
 
-#define NC_W(call, what)                                                                         \
-  do {                                                                                           \
-    int nc_st_ = (call);                                                                         \
-    if (nc_st_ != NC_NOERR)                                                                      \
-      HCSC_FAIL(nc_st_ == NC_ENO_SPACE ? HCSC_ENOSPC : HCSC_ENETCDF, "%s: %s: %s", path, (what), \
-                ncmpi_strerror(nc_st_));                                                         \
-  } while (0)
 
 /* Whatever PnetCDF rejects in a model that opened is an inconsistent file. */
 #define NC_R(call, what)                                                                      \
@@ -55,10 +48,7 @@
 
 static uint64_t fnv1a64(const float *x, int64_t n)
 {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  const unsigned char *b = (const unsigned char *)x;
-  for (size_t i = 0; i < (size_t)n * sizeof(float); i++) h = (h ^ b[i]) * 0x100000001b3ULL;
-  return h;
+  return hcsc_fnv1a(HCSC_FNV_BASIS, x, (size_t)n * sizeof(float));
 }
 
 void hcsc_nn_meta_free(hcsc_nn_meta *m)

@@ -14,6 +14,7 @@
 #include "hcsc/rng.h"
 #include "hcsc/signal.h"
 #include "hcsc/timer.h"
+#include "io/io_impl.h"
 #include "nn/train_impl.h"
 
 /* Floats per Iallreduce bucket: 4 MB. */
@@ -70,9 +71,7 @@ static uint64_t fingerprint(const hcsc_nn *net, const hcsc_train_opts *o)
   for (int i = 0; i < o->nextra && n < (int)sizeof buf; i++)
     n += snprintf(buf + n, sizeof buf - (size_t)n, ",%s", o->extra[i].spec);
   if (n > (int)sizeof buf) n = (int)sizeof buf;
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (int i = 0; i < n && i < (int)sizeof buf; i++) h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
-  return h;
+  return hcsc_fnv1a(HCSC_FNV_BASIS, buf, (size_t)n);
 }
 
 /* Sample j of step t: scene (weighted by training area), position, flips
