@@ -104,18 +104,7 @@ static int save_local(const char *path, const hcsc_dict *layers, int nlayers,
   NC_W(ncmpi_enddef(ncid), "ending define mode");
   for (int l = 0; l < nlayers; l++)
     NC_W(ncmpi_put_var_float_all(ncid, varid[l], layers[l].atoms), "writing atoms");
-  /* On disk before the rename: a crash must not leave a complete-looking
-   * name over an incomplete file. */
-  NC_W(ncmpi_sync(ncid), "flushing");
-  {
-    int st = ncmpi_close(ncid);
-    ncid = -1;
-    NC_W(st, "closing");
-  }
-  if (rename(tmp, path) != 0) {
-    err = HCSC_ERR_ERRNO(path, "cannot rename the finished file to");
-    goto cleanup;
-  }
+  HCSC_CHECK(hcsc_io_nc_finish(&ncid, tmp, path, "file"));
 cleanup:
   if (ncid >= 0) ncmpi_close(ncid);
   if (err < 0 && created) unlink(tmp);

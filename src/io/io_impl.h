@@ -122,4 +122,12 @@ uint64_t hcsc_fnv1a(uint64_t h, const void *p, size_t n);
                 ncmpi_strerror(nc_st_));                                                    \
   } while (0)
 
+/* Finish a NetCDF file written (through PnetCDF) under the temporary name
+ * tmp: flush it to stable storage, close it and rename it to path, so a
+ * crash never leaves a complete-looking name over an incomplete file.
+ * *ncid is -1 afterwards, whatever happens; errors name path (what: "model",
+ * "dictionary", ...).  Collective on the file's communicator; the rename
+ * is done by every calling rank (call it from the writing rank). */
+int hcsc_io_nc_finish(int *ncid, const char *tmp, const char *path, const char *what);
+
 #endif

@@ -29,6 +29,27 @@
 
 /* ---------------------------------------------------------------- errors */
 
+/* See io_impl.h. */
+int hcsc_io_nc_finish(int *ncid, const char *tmp, const char *path, const char *what)
+{
+  int err = 0, st;
+  NC_W(ncmpi_sync(*ncid), "flushing");
+  st = ncmpi_close(*ncid);
+  *ncid = -1;
+  NC_W(st, "closing");
+  if (rename(tmp, path) != 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "cannot rename the finished %s to", what);
+    err = HCSC_ERR_ERRNO(path, msg);
+  }
+cleanup:
+  if (*ncid >= 0) {
+    ncmpi_close(*ncid);
+    *ncid = -1;
+  }
+  return err;
+}
+
 static int nc_code(int st)
 {
   switch (st) {

@@ -135,18 +135,7 @@ static int save_local(const char *path, const hcsc_nn *net, const hcsc_nn_meta *
   if (wlvar >= 0) NC_W(ncmpi_put_var_double_all(ncid, wlvar, meta->wavelength), "writing wavelength");
   for (int p = 0; p < net->nparams; p++)
     NC_W(ncmpi_put_var_float_all(ncid, varid[p], net->params + net->table[p].offset), net->table[p].name);
-  /* On disk before the rename: a crash must never leave a complete-looking
-   * name over an incomplete file. */
-  NC_W(ncmpi_sync(ncid), "flushing");
-  {
-    int st = ncmpi_close(ncid);
-    ncid = -1;
-    NC_W(st, "closing");
-  }
-  if (rename(tmp, path) != 0) {
-    err = HCSC_ERR_ERRNO(path, "cannot rename the finished model to");
-    goto cleanup;
-  }
+  HCSC_CHECK(hcsc_io_nc_finish(&ncid, tmp, path, "model"));
 cleanup:
   if (ncid >= 0) ncmpi_close(ncid);
   if (err < 0 && created) unlink(tmp);
