@@ -1,5 +1,6 @@
 # tests: restore - data masks in the networks, hypercsc denoise / inpaint
 check_PROGRAMS += tests/t_nnmask
+tests_t_nnmask_SOURCES = tests/t_nnmask.c tests/t_nnarch_ref.c tests/t_nnarch_ref.h
 MPI_TESTS += tests/t_nnmask.np1 tests/t_nnmask.np2 tests/t_nnmask.np3 tests/t_nnmask.np4
 # shell tests: the 1-rank reference runs inside each script, so they are
 # registered from 2 ranks (3: the uneven 1x3x1 grid); each mpiexec costs

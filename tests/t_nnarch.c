@@ -163,20 +163,7 @@ static int make_net(int k, int adapt, int perturb, hcsc_nn **out)
   make_basis(c.rank > 0 ? c.rank : 1, U);
   err = hcsc_nn_init(*out, SEED, NULL, 0, c.arch == HCSC_NN_SSC ? U : NULL);
   if (err) return err;
-  if (perturb) {
-    /* Multiplicative perturbation: keeps signs (thresholds stay > 0) and
-     * makes untied operators and per-iteration scalars differ. */
-    hcsc_nn *net = *out;
-    hcsc_rng g;
-    hcsc_rng_init(&g, 4321, 7);
-    for (int64_t i = 0; i < net->size; i++)
-      net->params[i] *= (float)(1.0 + 0.3 * (2.0 * hcsc_rng_next_uniform(&g) - 1.0));
-    /* Smaller thresholds: more active codes, more paths through the net. */
-    for (int p = 0; p < net->nparams; p++)
-      if (strncmp(net->table[p].name, "theta", 5) == 0)
-        for (int64_t i = 0; i < net->table[p].count; i++) net->params[net->table[p].offset + i] *= 0.5f;
-    hcsc_nn_touch(net);
-  }
+  if (perturb) perturb_params(*out);
   return 0;
 }
 

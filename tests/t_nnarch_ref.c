@@ -376,3 +376,15 @@ double ref_opnorm2(const hcsc_nn *net, const char *pname)
   return sqrt(nrm);
 }
 
+
+void perturb_params(hcsc_nn *net)
+{
+  hcsc_rng g;
+  hcsc_rng_init(&g, 4321, 7);
+  for (int64_t i = 0; i < net->size; i++)
+    net->params[i] *= (float)(1.0 + 0.3 * (2.0 * hcsc_rng_next_uniform(&g) - 1.0));
+  for (int p = 0; p < net->nparams; p++)
+    if (strncmp(net->table[p].name, "theta", 5) == 0)
+      for (int64_t i = 0; i < net->table[p].count; i++) net->params[net->table[p].offset + i] *= 0.5f;
+  hcsc_nn_touch(net);
+}

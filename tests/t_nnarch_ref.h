@@ -12,6 +12,10 @@
 hcsc_tile rnew(const hcsc_box *box, int64_t n);
 /* The values of parameter name (a failed check when missing). */
 float *pget(const hcsc_nn *net, const char *name);
+/* Multiply every parameter by 1 + 0.3 u (u uniform in [-1, 1], a fixed
+ * seed: signs kept, untied operators and per-iteration scalars made to
+ * differ), then halve the thresholds (more active codes, more paths). */
+void perturb_params(hcsc_nn *net);
 /* Fill the halo of a whole-scene tile by the scene-edge rule. */
 void mirror_halo(hcsc_tile *t);
 /* ISTA (momentum 0) or FISTA without restart with dictionary parameter

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "hypercsc.h"
+#include "t_nnarch_ref.h"
 #include "testutil.h"
 
 #define B 4
@@ -78,15 +79,7 @@ static int make_net(hcsc_nn_arch arch, hcsc_nn **out)
   }
   err = hcsc_nn_init(*out, 4242, NULL, 0, arch == HCSC_NN_SSC ? U : NULL);
   if (err) return err;
-  hcsc_nn *net = *out;
-  hcsc_rng g;
-  hcsc_rng_init(&g, 4321, 7);
-  for (int64_t i = 0; i < net->size; i++)
-    net->params[i] *= (float)(1.0 + 0.3 * (2.0 * hcsc_rng_next_uniform(&g) - 1.0));
-  for (int p = 0; p < net->nparams; p++)
-    if (strncmp(net->table[p].name, "theta", 5) == 0)
-      for (int64_t i = 0; i < net->table[p].count; i++) net->params[net->table[p].offset + i] *= 0.5f;
-  hcsc_nn_touch(net);
+  perturb_params(*out);
   return 0;
 }
 
