@@ -2,6 +2,10 @@
 check_PROGRAMS += tests/t_nnmask
 tests_t_nnmask_SOURCES = tests/t_nnmask.c tests/t_nnarch_ref.c tests/t_nnarch_ref.h
 MPI_TESTS += tests/t_nnmask.np1 tests/t_nnmask.np2 tests/t_nnmask.np3 tests/t_nnmask.np4
+# the low-pass split of the networks (hcsc_nn_apply)
+check_PROGRAMS += tests/t_nnlowpass
+tests_t_nnlowpass_SOURCES = tests/t_nnlowpass.c tests/t_nnarch_ref.c tests/t_nnarch_ref.h
+MPI_TESTS += tests/t_nnlowpass.np1 tests/t_nnlowpass.np2 tests/t_nnlowpass.np3 tests/t_nnlowpass.np4
 # shell tests: the 1-rank reference runs inside each script, so they are
 # registered from 2 ranks (3: the uneven 1x3x1 grid); each mpiexec costs
 # seconds on the shared 2 cores

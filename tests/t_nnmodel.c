@@ -27,7 +27,7 @@ static void small_config(hcsc_nn_arch a, hcsc_nn_config *c)
   for (int l = 0; l < HCSC_NN_MAX_LAYERS; l++) c->natoms[l] = 4, c->ksize[l] = 3;
   if (a == HCSC_NN_MLISTA) c->nlayers = 2, c->momentum = 1;
   if (a == HCSC_NN_MULTISCALE) c->nlayers = 2, c->scales[0] = 1, c->scales[1] = 2, c->ksize[1] = 5;
-  if (a == HCSC_NN_SSC) c->rank = 2, c->nonneg = 1;
+  if (a == HCSC_NN_SSC) c->rank = 2, c->nonneg = 1, c->lowpass = 2.5; /* model_version 2 */
   if (a == HCSC_NN_FISTA) c->adapt = 0;
 }
 
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
       const hcsc_nn_config *x = &net->cfg, *y = &back->cfg;
       int same = x->arch == y->arch && x->bands == y->bands && x->iters == y->iters && x->rank == y->rank &&
                  x->nlayers == y->nlayers && x->momentum == y->momentum && x->nonneg == y->nonneg &&
-                 x->adapt == y->adapt;
+                 x->adapt == y->adapt && x->lowpass == y->lowpass;
       for (int l = 0; l < x->nlayers; l++)
         same = same && x->natoms[l] == y->natoms[l] && x->ksize[l] == y->ksize[l] && x->scales[l] == y->scales[l];
       TEST_ASSERT(same, "%s: configuration differs after the round trip", hcsc_nn_arch_name((hcsc_nn_arch)a));
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
   /* A newer model version, and a parameter of another shape. */
   snprintf(bad, sizeof bad, "%s/newer.nc", tmp);
   if (rank == 0 && copy_file(path, bad) == 0) {
-    int ncid, v = 2;
+    int ncid, v = 3; /* MODEL_VERSION + 1 */
     ncmpi_open(MPI_COMM_SELF, bad, NC_WRITE, MPI_INFO_NULL, &ncid);
     ncmpi_redef(ncid);
     ncmpi_put_att_int(ncid, NC_GLOBAL, "model_version", NC_INT, 1, &v);

@@ -27,6 +27,16 @@ int hcsc_gauss_radius(double sigma);
  * (interior written).  sigma <= 0 copies x.  Collective on the grid's comm. */
 int hcsc_gauss_lowpass(const hcsc_grid *g, hcsc_tile *x, double sigma, hcsc_tile *out);
 
+/* Take the smooth part out of x before coding: x <- x - xl, xl = G_sigma x
+ * (hcsc_gauss_lowpass; xl allocated here on x's box without halo); with a mask,
+ * the normalised convolution G(W x) / G(W), so that missing values do not
+ * leak into it and missing pixels get the weighted local mean.  x's halo
+ * must be >= hcsc_gauss_radius(sigma); where W = 0, x is left as it is.
+ * Used by hypercsc code --lowpass, denoise/inpaint --solver --lowpass and
+ * networks with a low-pass split (nn.h): zero-mean atoms cannot build a
+ * scene's local mean.  Collective on the grid's comm. */
+int hcsc_gauss_split(const hcsc_grid *g, hcsc_tile *x, const hcsc_tile *mask, double sigma, hcsc_tile *xl);
+
 #ifdef __cplusplus
 }
 #endif

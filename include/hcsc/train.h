@@ -72,7 +72,7 @@ typedef struct {
   hcsc_noise_model noise;/* training and validation noise (default gaussian:30) */
   /* More training noise models: sample j of a step uses model (its noise
    * seed mod (1 + nextra)), 0 being noise; validation uses noise only. */
-#define HCSC_TRAIN_MAX_NOISE 4
+#define HCSC_TRAIN_MAX_NOISE 8
   int nextra;
   hcsc_noise_model extra[HCSC_TRAIN_MAX_NOISE - 1];
   const char *checkpoint;      /* NULL: none (a signal still writes default_checkpoint) */

@@ -468,7 +468,7 @@ int hcsc_cmd_code(hcsc_cli *cli, int argc, char **argv)
     HCSC_CHECK(hcsc_scene_load(min, NULL, gm, 0, &mask));
     po.mask = &mask;
   }
-  if (lowpass > 0) HCSC_CHECK(hcsc_cli_split_lowpass(g, &x, min ? &mask : NULL, lowpass, &xl));
+  if (lowpass > 0) HCSC_CHECK(hcsc_gauss_split(g, &x, min ? &mask : NULL, lowpass, &xl));
   po.band_weights = weights;
   HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&z, &zbox, M, halo)));
 

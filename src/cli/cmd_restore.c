@@ -292,7 +292,7 @@ static int run_network(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, c
     for (int64_t b = 0; b < bands; b++) nz.sigma[b] = j->sigma, nz.wt[b] = 1.0;
     nz.level = net->cfg.adapt ? j->sigma : 1.0;
   }
-  HCSC_CHECK(hcsc_nn_forward(e, x, j->sigma > 0 ? &nz : NULL, y));
+  HCSC_CHECK(hcsc_nn_apply(e, g, x, W->data ? W : NULL, j->sigma > 0 ? &nz : NULL, y));
   hcsc_nn_exec_figures(e, fig);
 cleanup:
   hcsc_nn_noise_free(&nz);
@@ -332,7 +332,7 @@ static int run_solver(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, co
   for (int64_t b = 0; b < box.nb; b++)
     for (int64_t r = 0; r < box.nr; r++)
       for (int64_t c = 0; c < box.nc; c++) HCSC_TILE_AT(&xh, b, r, c) = HCSC_TILE_AT(x, b, r, c);
-  if (j->lowpass > 0) HCSC_CHECK(hcsc_cli_split_lowpass(g, &xh, W->data ? W : NULL, j->lowpass, &xl));
+  if (j->lowpass > 0) HCSC_CHECK(hcsc_gauss_split(g, &xh, W->data ? W : NULL, j->lowpass, &xl));
   if (strcmp(j->solver, "fista") == 0) {
     hcsc_pursuit_opts po;
     hcsc_pursuit_opts_default(&po);

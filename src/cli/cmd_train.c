@@ -39,7 +39,8 @@ static const hcsc_cmd_desc info = {
     "same rank count (the same options).  SIGTERM/SIGUSR1: every rank stops at the same step,\n"
     "writes the checkpoint (default MODEL.ckpt) and exits 75.  Init: --init-dict D.nc (its\n"
     "layers as the dictionaries) or random (--seed); ssc: P, Q from the PCA of the first\n"
-    "training scene.  The model (NetCDF, 'ncmpidump -h' or 'hypercsc info' explain it) keeps\n"
+    "training scene.  --lowpass S: the model becomes y = G_S x + f(x - G_S x) (Gaussian\n"
+    "low-pass of S pixels, nn.h), so the codes need not build the local mean.  The model (NetCDF, 'ncmpidump -h' or 'hypercsc info' explain it) keeps\n"
     "the sizes, wavelengths, noise, scenes, command, steps and last validation MPSNR.\n"
     "--eval-only --model M.nc --val V.. --noise SPEC: MPSNR of the model and of the noisy\n"
     "input, time and code density on the validation patches (-o OUT.csv: one CSV row).",
@@ -99,8 +100,9 @@ int hcsc_cli_info_model(hcsc_cli *cli, const char *path)
       for (int l = 0; l < c->nlayers; l++) printf("%s%d", l ? ", " : "", c->ksize[l]);
       printf("], \"scales\": [");
       for (int l = 0; l < c->nlayers; l++) printf("%s%d", l ? ", " : "", c->scales[l]);
-      printf("], \"momentum\": %d, \"nonneg\": %d, \"adapt\": %d, \"parameters\": %lld, \"steps\": %lld, "
-             "\"val_mpsnr\": ", c->momentum, c->nonneg, c->adapt, (long long)net->size, (long long)m.steps);
+      printf("], \"momentum\": %d, \"nonneg\": %d, \"adapt\": %d, \"lowpass\": %g, \"parameters\": %lld, "
+             "\"steps\": %lld, \"val_mpsnr\": ", c->momentum, c->nonneg, c->adapt, c->lowpass, (long long)net->size,
+             (long long)m.steps);
       if (isfinite(m.val_mpsnr)) printf("%.6f", m.val_mpsnr);
       else printf("null");
       printf(", \"train_seconds\": %.3f, \"noise\": \"%s\", \"wavelengths\": %s, \"params\": [", m.train_seconds,
@@ -122,7 +124,9 @@ int hcsc_cli_info_model(hcsc_cli *cli, const char *path)
       for (int l = 0; l < c->nlayers; l++)
         printf(" %d atoms of %d x %d (scale %d)%s", c->natoms[l], c->ksize[l], c->ksize[l], c->scales[l],
                l + 1 < c->nlayers ? "," : "");
-      printf("\n  options    momentum %d, nonneg %d, noise adaptivity %d\n", c->momentum, c->nonneg, c->adapt);
+      printf("\n  options    momentum %d, nonneg %d, noise adaptivity %d", c->momentum, c->nonneg, c->adapt);
+      if (c->lowpass > 0) printf(", low-pass split %g px (y = G x + f(x - G x))", c->lowpass);
+      printf("\n");
       printf("  params     %lld in %d entries:", (long long)net->size, net->nparams);
       for (int p = 0; p < net->nparams; p++) {
         const hcsc_nn_param *e = &net->table[p];
@@ -225,7 +229,7 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
   const char *arch_s = NULL, *train_s = NULL, *val_s = NULL, *noise_s = NULL, *out = NULL, *model = NULL,
              *init_dict = NULL, *atoms_s = NULL, *size_s = NULL, *scales_s = NULL, *sched_s = "cosine",
              *log_path = NULL;
-  double val_fraction = -1;
+  double val_fraction = -1, lowpass = 0;
   char **pos = NULL, **trains = NULL, **vals = NULL, *tbuf = NULL, *vbuf = NULL;
   char tmplog[4200] = "", def_ckpt[4200] = "";
   FILE *logf = NULL;
@@ -266,6 +270,8 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
       {"rank", 0, HCSC_OPT_INT, &rank_r, "r", "ssc spectral channels"},
       {"nonneg", 0, HCSC_OPT_FLAG, &nonneg, NULL, "non-negative thresholds"},
       {"no-adapt", 0, HCSC_OPT_FLAG, &no_adapt, NULL, "no noise adaptivity"},
+      {"lowpass", 0, HCSC_OPT_DOUBLE, &lowpass, "S",
+       "low-pass split: y = G_S x + f(x - G_S x), S pixels (0: none, default)"},
       {"momentum", 0, HCSC_OPT_FLAG, &momentum, NULL, "mlista: ML-FISTA"},
       {"val-patch", 0, HCSC_OPT_INT, &o.val_patch, "P", "validation patch side (64)"},
       {"checkpoint", 0, HCSC_OPT_STRING, &o.checkpoint, "F", "checkpoint file (also at the end)"},
@@ -352,6 +358,7 @@ int hcsc_cmd_train(hcsc_cli *cli, int argc, char **argv)
   if (rank_r) cfg.rank = rank_r;
   if (nonneg) cfg.nonneg = 1;
   if (no_adapt) cfg.adapt = 0;
+  cfg.lowpass = lowpass;
   if (momentum) cfg.momentum = 1;
   HCSC_CHECK(hcsc_nn_config_check(&cfg));
   HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_nn_create(&cfg, &net)));

@@ -11,53 +11,6 @@
 #define QL_MAX 2048
 
 /* Shared with hypercsc code (moved from cmd_code.c). */
-/* Take the smooth part out of x before coding (x <- x - xl, xl = G_sigma
- * x, hcsc/filter.h); with a mask, the normalised convolution G(W x) / G(W)
- * so that missing values do not leak into it and missing pixels get the
- * weighted local mean.  x's halo must be >= the filter radius; where W = 0,
- * x is left as it is (the solver ignores it).  Collective on the grid's
- * comm. */
-int hcsc_cli_split_lowpass(const hcsc_grid *g, hcsc_tile *x, const hcsc_tile *mask, double sigma, hcsc_tile *xl)
-{
-  int err = 0;
-  const int R = hcsc_gauss_radius(sigma);
-  const hcsc_box box = x->box;
-  hcsc_tile num = {0}, den = {0}, dl = {0};
-  HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(g), hcsc_tile_alloc(xl, &box, x->nchan, 0)));
-  if (!mask) {
-    HCSC_CHECK(hcsc_gauss_lowpass(g, x, sigma, xl));
-  } else {
-    err = hcsc_tile_alloc(&num, &box, x->nchan, R);
-    if (!err) err = hcsc_tile_alloc(&den, &box, mask->nchan, R);
-    if (!err) err = hcsc_tile_alloc(&dl, &box, mask->nchan, 0);
-    HCSC_CHECK(hcsc_error_agree(hcsc_grid_comm(g), err));
-    for (int64_t c = 0; c < x->nchan; c++)
-      for (int64_t i = 0; i < box.nr; i++)
-        for (int64_t j = 0; j < box.nc; j++) {
-          const float w = HCSC_TILE_AT(mask, mask->nchan == 1 ? 0 : c, i, j);
-          HCSC_TILE_AT(&num, c, i, j) = w > 0 ? w * HCSC_TILE_AT(x, c, i, j) : 0.0f;
-          if (c < mask->nchan) HCSC_TILE_AT(&den, c, i, j) = w;
-        }
-    HCSC_CHECK(hcsc_gauss_lowpass(g, &num, sigma, xl));
-    HCSC_CHECK(hcsc_gauss_lowpass(g, &den, sigma, &dl));
-    for (int64_t c = 0; c < x->nchan; c++)
-      for (int64_t i = 0; i < box.nr; i++)
-        for (int64_t j = 0; j < box.nc; j++) {
-          const float d = HCSC_TILE_AT(&dl, mask->nchan == 1 ? 0 : c, i, j);
-          HCSC_TILE_AT(xl, c, i, j) = d > 1e-6f ? HCSC_TILE_AT(xl, c, i, j) / d : 0.0f;
-        }
-  }
-  for (int64_t c = 0; c < x->nchan; c++)
-    for (int64_t i = 0; i < box.nr; i++)
-      for (int64_t j = 0; j < box.nc; j++)
-        if (!mask || HCSC_TILE_AT(mask, mask->nchan == 1 ? 0 : c, i, j) > 0)
-          HCSC_TILE_AT(x, c, i, j) -= HCSC_TILE_AT(xl, c, i, j);
-cleanup:
-  hcsc_tile_free(&num);
-  hcsc_tile_free(&den);
-  hcsc_tile_free(&dl);
-  return err;
-}
 
 /* The three bands of the picture (global, 0-based). */
 static int pick_bands(const hcsc_meta *m, const char *rgb_nm, int64_t ch[3])

@@ -18,15 +18,5 @@
 int hcsc_restore_quicklook(const hcsc_grid *g, const hcsc_meta *m, const hcsc_tile *before,
                            const hcsc_tile *after, const char *rgb_nm, const char *path, int force);
 
-/* Take the smooth part out of x before coding: x <- x - xl, xl = G_sigma x
- * (hcsc/filter.h, allocated here on x's box without halo); with a mask,
- * the normalised convolution G(W x) / G(W), so that missing values do not
- * leak into it and missing pixels get the weighted local mean.  x's halo
- * must be >= hcsc_gauss_radius(sigma); where W = 0, x is left as it is.
- * Used by hypercsc code --lowpass and denoise/inpaint --solver --lowpass
- * (zero-mean atoms cannot build a scene's local mean).  Collective on the
- * grid's comm. */
-int hcsc_cli_split_lowpass(const hcsc_grid *g, hcsc_tile *x, const hcsc_tile *mask, double sigma,
-                           hcsc_tile *xl);
 
 #endif

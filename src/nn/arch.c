@@ -132,6 +132,8 @@ int hcsc_nn_config_check(const hcsc_nn_config *cfg)
               cfg->bands);
   if (cfg->adapt != 0 && cfg->adapt != 1)
     HCSC_FAIL(HCSC_EINVAL, "network config (%s): adapt %d (0 or 1 expected)", an, cfg->adapt);
+  if (!(cfg->lowpass >= 0) || !isfinite(cfg->lowpass) || cfg->lowpass > 1000)
+    HCSC_FAIL(HCSC_EINVAL, "network config (%s): lowpass %g (pixels, 0 to 1000 expected)", an, cfg->lowpass);
   if (cfg->nonneg != 0 && cfg->nonneg != 1)
     HCSC_FAIL(HCSC_EINVAL, "network config (%s): nonneg %d (0 or 1 expected)", an, cfg->nonneg);
   if (cfg->momentum != 0 && cfg->momentum != 1)

@@ -799,3 +799,6 @@ void hcsc_nn_exec_figures(const hcsc_nn_exec *e, hcsc_nn_figures *f)
   f->code_density = e->dens_n ? e->dens_sum / e->dens_n : 0.0;
   f->bytes = e->bytes;
 }
+
+/* Not collective. */
+const hcsc_nn *hcsc_nn_exec_net(const hcsc_nn_exec *e) { return e ? e->net : NULL; }

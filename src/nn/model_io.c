@@ -6,6 +6,9 @@
  *   global int   model_version (MODEL_VERSION), bands, iters, rank, nlayers,
  *                natoms[nlayers], ksize[nlayers], scales[nlayers], momentum,
  *                nonneg, adapt, nparams
+ *   global double lowpass (model_version 2: written when lowpass > 0, so
+ *                that a reader of version 1 refuses the model instead of
+ *                running it without its low-pass split)
  *   global int64 steps;  double val_mpsnr (NaN: none), train_seconds
  *   dimension band and double wavelength(band) when the wavelengths are known
  *   per parameter entry NAME (hcsc_nn_param): dimensions NAME_d0..NAME_d3
@@ -34,7 +37,7 @@
 #include "hcsc/train.h"
 #include "io/io_impl.h"
 
-#define MODEL_VERSION 1
+#define MODEL_VERSION 2
 
 
 /* Whatever PnetCDF rejects in a model that opened is an inconsistent file. */
@@ -87,7 +90,7 @@ static int save_local(const char *path, const hcsc_nn *net, const hcsc_nn_meta *
   HCSC_CHECK(put_text(ncid, "hypercsc_version", PACKAGE_VERSION, path));
   HCSC_CHECK(put_text(ncid, "hypercsc_kind", "model", path));
   {
-    const int version = MODEL_VERSION, nparams = net->nparams;
+    const int version = c->lowpass > 0 ? 2 : 1, nparams = net->nparams;
     const int iv[] = {c->bands, c->iters, c->rank, c->nlayers, c->momentum, c->nonneg, c->adapt};
     const char *in[] = {"bands", "iters", "rank", "nlayers", "momentum", "nonneg", "adapt"};
     NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "model_version", NC_INT, 1, &version), "model_version");
@@ -97,6 +100,7 @@ static int save_local(const char *path, const hcsc_nn *net, const hcsc_nn_meta *
     NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "ksize", NC_INT, nl, c->ksize), "ksize");
     NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "scales", NC_INT, nl, c->scales), "scales");
     NC_W(ncmpi_put_att_int(ncid, NC_GLOBAL, "nparams", NC_INT, 1, &nparams), "nparams");
+    if (c->lowpass > 0) NC_W(ncmpi_put_att_double(ncid, NC_GLOBAL, "lowpass", NC_DOUBLE, 1, &c->lowpass), "lowpass");
   }
   {
     hcsc_nn_meta none;
@@ -248,6 +252,15 @@ static int load_local(const char *path, hcsc_nn **out, hcsc_nn_meta *meta)
     HCSC_CHECK(get_ints(ncid, "ksize", cfg.ksize, cfg.nlayers, path));
     HCSC_CHECK(get_ints(ncid, "scales", cfg.scales, cfg.nlayers, path));
     HCSC_CHECK(get_ints(ncid, "nparams", &nparams, 1, path));
+    if (version >= 2) {
+      MPI_Offset len = 0;
+      nc_type t;
+      NC_R(ncmpi_inq_att(ncid, NC_GLOBAL, "lowpass", &t, &len), "lowpass");
+      if (len != 1)
+        HCSC_FAIL(HCSC_EFORMAT, "%s: inconsistent model file (attribute lowpass has %lld values)", path,
+                  (long long)len);
+      NC_R(ncmpi_get_att_double(ncid, NC_GLOBAL, "lowpass", &cfg.lowpass), "lowpass");
+    }
   }
   if (hcsc_nn_config_check(&cfg) < 0)
     HCSC_FAIL(HCSC_EFORMAT, "%s: inconsistent model file (%s)", path, hcsc_error_message());
@@ -339,7 +352,7 @@ int hcsc_nn_load(MPI_Comm comm, const char *path, hcsc_nn **out, hcsc_nn_meta *m
   int err = 0, rank, hdr[6 + 3 * HCSC_NN_MAX_LAYERS + 2];
   hcsc_nn *net = NULL;
   hcsc_nn_meta m;
-  double dv[3];
+  double dv[4];
   memset(&m, 0, sizeof m);
   MPI_Comm_rank(comm, &rank);
   if (!path || !out) err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_load: no path or output");
@@ -357,10 +370,10 @@ int hcsc_nn_load(MPI_Comm comm, const char *path, hcsc_nn **out, hcsc_nn_meta *m
     for (int l = 0; l < HCSC_NN_MAX_LAYERS; l++)
       hdr[k++] = c->natoms[l], hdr[k++] = c->ksize[l], hdr[k++] = c->scales[l];
     hdr[k++] = c->nonneg, hdr[k++] = c->adapt;
-    dv[0] = (double)m.steps, dv[1] = m.val_mpsnr, dv[2] = m.train_seconds;
+    dv[0] = (double)m.steps, dv[1] = m.val_mpsnr, dv[2] = m.train_seconds, dv[3] = c->lowpass;
   }
   HCSC_MPI(MPI_Bcast(hdr, (int)(sizeof hdr / sizeof hdr[0]), MPI_INT, 0, comm));
-  HCSC_MPI(MPI_Bcast(dv, 3, MPI_DOUBLE, 0, comm));
+  HCSC_MPI(MPI_Bcast(dv, 4, MPI_DOUBLE, 0, comm));
   /* The text meta travels as the struct's fixed-size character arrays. */
   HCSC_MPI(MPI_Bcast(m.normalisation, (int)sizeof m.normalisation, MPI_CHAR, 0, comm));
   HCSC_MPI(MPI_Bcast(m.noise, (int)sizeof m.noise, MPI_CHAR, 0, comm));
@@ -375,7 +388,7 @@ int hcsc_nn_load(MPI_Comm comm, const char *path, hcsc_nn **out, hcsc_nn_meta *m
     for (int l = 0; l < HCSC_NN_MAX_LAYERS; l++)
       c.natoms[l] = hdr[k++], c.ksize[l] = hdr[k++], c.scales[l] = hdr[k++];
     c.nonneg = hdr[k++], c.adapt = hdr[k++];
-    m.steps = (int64_t)dv[0], m.val_mpsnr = dv[1], m.train_seconds = dv[2];
+    m.steps = (int64_t)dv[0], m.val_mpsnr = dv[1], m.train_seconds = dv[2], c.lowpass = dv[3];
     err = hcsc_nn_create(&c, &net);
   }
   HCSC_CHECK(hcsc_error_agree(comm, err));

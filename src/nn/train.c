@@ -61,11 +61,11 @@ static uint64_t fingerprint(const hcsc_nn *net, const hcsc_train_opts *o)
   char buf[1024];
   const hcsc_nn_config *c = &net->cfg;
   int n = snprintf(buf, sizeof buf,
-                   "%s B%d T%d r%d L%d M%d,%d,%d k%d,%d,%d s%d,%d,%d mo%d nn%d ad%d size%lld "
+                   "%s B%d T%d r%d L%d M%d,%d,%d k%d,%d,%d s%d,%d,%d mo%d nn%d ad%d lp%.17g size%lld "
                    "patch%d batch%d steps%lld lr%.17g sch%d wu%lld clip%.17g seed%llu flips%d noise %s",
                    hcsc_nn_arch_name(c->arch), c->bands, c->iters, c->rank, c->nlayers, c->natoms[0],
                    c->natoms[1], c->natoms[2], c->ksize[0], c->ksize[1], c->ksize[2], c->scales[0],
-                   c->scales[1], c->scales[2], c->momentum, c->nonneg, c->adapt, (long long)net->size,
+                   c->scales[1], c->scales[2], c->momentum, c->nonneg, c->adapt, c->lowpass, (long long)net->size,
                    o->patch, o->batch, o->schedule == HCSC_SCHEDULE_CONST ? -1LL : (long long)o->steps, o->lr, (int)o->schedule, (long long)o->warmup,
                    o->clip, (unsigned long long)o->seed, o->flips, o->noise.spec);
   for (int i = 0; i < o->nextra && n < (int)sizeof buf; i++)
@@ -222,7 +222,7 @@ int hcsc_train_eval(hcsc_nn *net, hcsc_train_set *val, int holdout_only, int val
       if (!err) err = patch_exec_get(&pe, net, r->nr, r->nc, 0);
       if (!err) {
         double tq = MPI_Wtime();
-        err = hcsc_nn_forward(pe.exec, &noisy, NULL, &pe.y);
+        err = hcsc_nn_apply(pe.exec, pe.grid, &noisy, NULL, NULL, &pe.y);
         tf += MPI_Wtime() - tq;
       }
       if (err) break;
@@ -369,7 +369,7 @@ static int local_samples(hcsc_nn *net, hcsc_train_set *s, const hcsc_train_opts 
                          const int *flips, const uint64_t *nseeds, hcsc_tile *pt, patch_exec *pe, double acc[2])
 {
   int err = 0;
-  hcsc_tile noisy = {0};
+  hcsc_tile noisy = {0}, xh = {0}, xl = {0};
   const int64_t n = net->cfg.bands * (int64_t)o->patch * o->patch;
   for (int j = 0; j < o->batch; j++) {
     if (req[j].dest != s->rank) continue;
@@ -380,8 +380,19 @@ static int local_samples(hcsc_nn *net, hcsc_train_set *s, const hcsc_train_opts 
       const int which = (int)(nseeds[j] % (uint64_t)(1 + o->nextra));
       HCSC_CHECK(make_noisy(&pt[j], which ? &o->extra[which - 1] : &o->noise, nseeds[j], range, &noisy));
     }
-    HCSC_CHECK(hcsc_nn_forward(pe->exec, &noisy, NULL, &pe->y));
-    HCSC_CHECK(hcsc_nn_mse(MPI_COMM_SELF, &pe->y, &pt[j], n, &pe->dy, &loss));
+    if (net->cfg.lowpass > 0) {
+      /* y = G x + f(x - G x): f learns the clean patch minus G x (G x is
+       * a constant of the parameters). */
+      HCSC_CHECK(hcsc_nn_split(net, pe->grid, &noisy, NULL, &xh, &xl));
+      for (int64_t i = 0; i < xl.nchan * xl.ldr * xl.ldc; i++) xl.data[i] = pt[j].data[i] - xl.data[i];
+      HCSC_CHECK(hcsc_nn_forward(pe->exec, &xh, NULL, &pe->y));
+      HCSC_CHECK(hcsc_nn_mse(MPI_COMM_SELF, &pe->y, &xl, n, &pe->dy, &loss));
+      hcsc_tile_free(&xh);
+      hcsc_tile_free(&xl);
+    } else {
+      HCSC_CHECK(hcsc_nn_forward(pe->exec, &noisy, NULL, &pe->y));
+      HCSC_CHECK(hcsc_nn_mse(MPI_COMM_SELF, &pe->y, &pt[j], n, &pe->dy, &loss));
+    }
     /* The loss is taken on data scaled to the scene's clean range (as the
      * noise protocol's [0, 1]), so its size, the gradient clip and Adam's
      * early steps do not depend on the sensor's units: L / range^2. */
@@ -398,6 +409,8 @@ static int local_samples(hcsc_nn *net, hcsc_train_set *s, const hcsc_train_opts 
   }
 cleanup:
   hcsc_tile_free(&noisy);
+  hcsc_tile_free(&xh);
+  hcsc_tile_free(&xl);
   return err;
 }
 
