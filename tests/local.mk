@@ -46,3 +46,4 @@ include tests/nn.mk
 include tests/nnarch.mk
 include tests/train.mk
 include tests/restore.mk
+include tests/shipped.mk
