@@ -15,7 +15,17 @@
  * Memory: a train exec keeps every tensor (the backward reads them) and a
  * gradient of each.  Otherwise a tensor's buffer goes back to a pool after
  * the last op that reads it (liveness from the op list) and is reused by
- * the next tensor that fits, so a deep network holds a few tensors. */
+ * the next tensor that fits, so a deep network holds a few tensors; the
+ * input tensor is the caller's x and the output tensor the caller's y
+ * whenever their layouts allow (no copies of the scene), and the
+ * convolution plans share one analysis scratch (they never run at once).
+ * The noise estimate holds 16 bands at a time.
+ *
+ * Overlap: a convolution whose operand needs a halo exchange runs its
+ * inner part (hcsc_conv_*_part) between hcsc_halo_begin and
+ * hcsc_halo_end, its border after; the result is bit for bit the same.
+ * The forward records per-kind seconds (hcsc_nn_exec_timings): the halo
+ * figure is the time spent waiting for halos after that overlap. */
 #include "config.h"
 
 #include <math.h>
@@ -23,12 +33,17 @@
 #include <string.h>
 
 #include "hcsc/error.h"
+#include "hcsc/progress.h"
 #include "hcsc/stats.h"
 #include "hcsc/timer.h"
 #include "nn/layers.h"
 #include "nn/nn_impl.h"
 
 enum { HALO_NONE = 0, HALO_MIRROR, HALO_ZERO };
+
+/* Bands of one noise-estimate chunk (a tile of this many bands with a halo
+ * of 1 instead of a copy of the whole input). */
+#define NOISE_BANDS 16
 
 typedef struct {
   int halo;
@@ -67,6 +82,11 @@ struct hcsc_nn_exec {
   int npool, cap_pool;
   double *dbuf;     /* serial noise estimate: the pair differences of a band */
   int64_t dbuf_n;
+  float *work;      /* analysis scratch shared by the conv plans */
+  const float *ext_in; /* the caller's buffers serving as tensors (never pooled) */
+  float *ext_out;
+  hcsc_nn_timings tm;
+  char *bar_label;  /* progress over the ops of a forward, or NULL */
   int have_fwd;
   double bytes, flops, dens_sum;
   int dens_n;
@@ -113,7 +133,7 @@ static float *buf_get(hcsc_nn_exec *e, size_t n)
 
 static int buf_put(hcsc_nn_exec *e, float *p, size_t n)
 {
-  if (!p) return 0;
+  if (!p || p == e->ext_in || p == e->ext_out) return 0;
   if (e->npool == e->cap_pool) {
     int cap = e->cap_pool ? 2 * e->cap_pool : 8;
     float **q = realloc(e->pool, sizeof(*q) * (size_t)cap);
@@ -220,6 +240,8 @@ void hcsc_nn_exec_destroy(hcsc_nn_exec **pe)
   free(e->dscr);
   free(e->gloc);
   free(e->dbuf);
+  free(e->work);
+  free(e->bar_label);
   free(e);
   *pe = NULL;
 }
@@ -301,7 +323,31 @@ int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_
     tile_shape(&e->t[i], &e->box, g->tensors[i].nchan, e->halo[i]);
     add_plan_key(e, e->halo[i], g->tensors[i].nchan);
   }
-  add_plan_key(e, 1, net->cfg.bands); /* noise estimates */
+  /* Noise estimates: chunks of NOISE_BANDS bands and the last, shorter one. */
+  add_plan_key(e, 1, net->cfg.bands < NOISE_BANDS ? net->cfg.bands : NOISE_BANDS);
+  if (net->cfg.bands % NOISE_BANDS) add_plan_key(e, 1, net->cfg.bands % NOISE_BANDS);
+  {
+    /* One analysis scratch for every plan that runs an analysis (in the
+     * backward, synthesis plans do too).  malloc: pages are touched by the
+     * first analysis, not here. */
+    size_t need = 0;
+    for (int i = 0; i < e->nops; i++) {
+      const nn_op *op = &g->ops[i];
+      if (op->kind != NN_OP_ANALYSIS && !(e->train && op->kind == NN_OP_SYNTH)) continue;
+      const size_t n = hcsc_conv_work_size(e->conv[op->param]);
+      if (n > need) need = n;
+    }
+    if (need) {
+      e->work = malloc(need * sizeof(float));
+      if (!e->work)
+        HCSC_FAIL(HCSC_ENOMEM, "network executor: out of memory for the convolution scratch "
+                  "(%.1f MiB)", (double)need * sizeof(float) / 1048576.0);
+      e->bytes += (double)need * sizeof(float);
+      for (int i = 0; i < net->nparams; i++)
+        if (e->conv[i] && hcsc_conv_work_size(e->conv[i]) <= need)
+          HCSC_CHECK(hcsc_conv_set_work(e->conv[i], e->work, need));
+    }
+  }
   e->version = net->version;
   if (e->train) {
     HCSC_CALLOC(e->g, e->nt);
@@ -421,6 +467,7 @@ int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *n
   hcsc_tile tmp;
   hcsc_stats st;
   const int B = e ? e->net->cfg.bands : 0;
+  double t0 = MPI_Wtime();
   memset(&tmp, 0, sizeof(tmp));
   memset(&st, 0, sizeof(st));
   if (!e || !nz) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_noise_estimate: NULL argument");
@@ -428,24 +475,40 @@ int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *n
   HCSC_CHECK(check_io(e, x, 0, "input"));
   HCSC_CALLOC(nz->sigma, B);
   HCSC_CALLOC(nz->wt, B);
+  HCSC_CALLOC(st.noise, B);
   nz->bands = B;
   if (e->nranks == 1 && !e->mask) {
-    HCSC_CALLOC(st.noise, B);
     HCSC_CHECK(noise_serial(e, x, st.noise));
     goto cleanup;
   }
   /* A halo of 1 so that pairs across column tiles count: the estimate is
-   * then the same on every decomposition. */
-  HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B, 1));
-  nn_tile_copy(&tmp, x);
-  /* Masked-out values (W = 0) are not data: NaN keeps them out of the
-   * noise estimate (stats.h skips pairs with a NaN). */
-  if (e->mask) nn_mask_nan(&tmp, e->mask);
+   * then the same on every decomposition.  NOISE_BANDS bands at a time. */
+  HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B < NOISE_BANDS ? B : NOISE_BANDS, 1));
 cleanup:
   /* One rank without a mask: estimated above, nothing collective to join. */
   if (!(e->nranks == 1 && !e->mask)) {
-    err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
-    if (!err) err = hcsc_stats_compute(e->comm, &tmp, B, e->cols, 1, &st);
+    for (int cb = 0; cb < B; cb += NOISE_BANDS) {
+      const int n = B - cb < NOISE_BANDS ? B - cb : NOISE_BANDS;
+      if (!err) {
+        tmp.nchan = n; /* the last chunk uses the first channels of the buffer */
+        for (int j = 0; j < n; j++)
+          for (int64_t r = 0; r < e->box.nr; r++) {
+            float *o = &HCSC_TILE_AT(&tmp, j, r, 0);
+            memcpy(o, &HCSC_TILE_AT(x, cb + j, r, 0), sizeof(float) * (size_t)e->box.nc);
+            /* Masked-out values (W = 0) are not data: NaN keeps them out
+             * of the estimate (stats.h skips pairs with a NaN). */
+            if (e->mask) {
+              const float *w = &HCSC_TILE_AT(e->mask, e->mask->nchan == 1 ? 0 : cb + j, r, 0);
+              for (int64_t c = 0; c < e->box.nc; c++)
+                if (w[c] == 0.0f) o[c] = NAN;
+            }
+          }
+      }
+      err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
+      if (err) break;
+      err = hcsc_stats_noise(e->comm, &tmp, e->cols, st.noise + cb);
+      if (err) break;
+    }
   }
   if (!err) {
     double smax = 0.0, floor_, num = 0.0, den = 0.0, rmax = 0.0;
@@ -468,6 +531,7 @@ cleanup:
   hcsc_stats_free(&st);
   hcsc_tile_free(&tmp);
   if (err) hcsc_nn_noise_free(nz);
+  e->tm.noise += MPI_Wtime() - t0;
   return err;
 }
 
@@ -492,11 +556,51 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
   switch (op->kind) {
   case NN_OP_SYNTH:
   case NN_OP_ANALYSIS: {
-    const int syn = op->kind == NN_OP_SYNTH;
-    err = fill_halo(e, in, &e->hstate[op->in], syn ? HALO_MIRROR : HALO_ZERO, err);
-    if (err) return err;
-    err = syn ? hcsc_conv_synth(e->conv[op->param], in, out)
-              : hcsc_conv_analysis(e->conv[op->param], in, out);
+    const int syn = op->kind == NN_OP_SYNTH, want = syn ? HALO_MIRROR : HALO_ZERO;
+    hcsc_conv *cv = e->conv[op->param];
+    hcsc_halo *h = NULL;
+    double t0 = MPI_Wtime(), t1;
+    if (e->hstate[op->in] != want && in->halo > 0) {
+      /* fill_halo split around the inner part: agree, begin, compute what
+       * needs no halo, end, then the border. */
+      h = find_plan(e, in->halo, in->nchan);
+      if (!h && !err)
+        err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", in->halo,
+                       (long long)in->nchan);
+      if (e->nranks > 1) err = hcsc_error_agree(e->comm, err);
+      if (err) return err;
+      err = hcsc_halo_begin(h, in);
+      const int began = !err; /* a failed begin completed its messages */
+      t1 = MPI_Wtime();
+      e->tm.halo += t1 - t0;
+      if (!err)
+        err = syn ? hcsc_conv_synth_part(cv, in, out, HCSC_CONV_INNER)
+                  : hcsc_conv_analysis_part(cv, in, out, HCSC_CONV_INNER);
+      t0 = MPI_Wtime();
+      e->tm.conv += t0 - t1;
+      /* End even after a local error in the inner part: the messages are
+       * in flight. */
+      if (began) {
+        const int e2 = hcsc_halo_end(h, in);
+        if (!err) err = e2;
+      }
+      if (!err && want == HALO_ZERO) hcsc_tile_zero_outside(in, e->rows, e->cols);
+      if (!err) e->hstate[op->in] = want;
+      t1 = MPI_Wtime();
+      e->tm.halo += t1 - t0;
+      if (!err)
+        err = syn ? hcsc_conv_synth_part(cv, in, out, HCSC_CONV_BORDER)
+                  : hcsc_conv_analysis_part(cv, in, out, HCSC_CONV_BORDER);
+      e->tm.conv += MPI_Wtime() - t1;
+    } else {
+      err = fill_halo(e, in, &e->hstate[op->in], want, err);
+      if (err) return err;
+      t1 = MPI_Wtime();
+      e->tm.halo += t1 - t0;
+      err = syn ? hcsc_conv_synth(cv, in, out) : hcsc_conv_analysis(cv, in, out);
+      e->tm.conv += MPI_Wtime() - t1;
+    }
+    e->tm.nconv++;
     e->flops += 2.0 * (double)p->count * npix(e);
     return err;
   }
@@ -504,6 +608,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
     break;
   }
   if (err) return err;
+  const double t0 = MPI_Wtime();
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   switch (op->kind) {
   case NN_OP_THRESH: {
@@ -541,6 +646,8 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
     break;
   }
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+  if (op->kind == NN_OP_SPECTRAL) e->tm.spectral += MPI_Wtime() - t0;
+  else e->tm.elementwise += MPI_Wtime() - t0;
   return 0;
 }
 
@@ -550,8 +657,10 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   int err = 0;
   hcsc_nn_noise own;
   const nn_graph *g;
+  hcsc_progress *bar = NULL;
   memset(&own, 0, sizeof(own));
   if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_forward: no executor");
+  memset(&e->tm, 0, sizeof e->tm);
   g = e->net->graph;
   err = check_io(e, x, 0, "input");
   if (!err) err = check_io(e, y, g->output, "output");
@@ -566,6 +675,18 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   for (int b = 0; b < e->net->cfg.bands; b++) e->wt[b] = nz ? nz->wt[b] : 1.0;
   e->level = nz ? nz->level : 1.0;
   e->have_fwd = 0;
+  /* The caller's x is tensor 0 when nothing writes into it (no mask to
+   * apply, no halo to fill) and the layouts agree; y is the output tensor
+   * likewise: the scene is then never copied. */
+  if (!e->train && !e->mask && e->halo[0] == 0 && x->halo == 0) {
+    e->ext_in = x->data;
+    e->t[0].data = (float *)x->data; /* read only: no op writes its inputs */
+  }
+  if (!e->train && g->output != 0 && y->halo == e->halo[g->output] && y->data != x->data) {
+    e->ext_out = y->data;
+    e->t[g->output].data = y->data;
+  }
+  if (e->bar_label) bar = hcsc_progress_create(e->comm, e->bar_label, g->nops, "ops");
   e->flops = e->dens_sum = 0.0;
   e->dens_n = 0;
   if (e->version != e->net->version) {
@@ -574,7 +695,7 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
     e->version = e->net->version;
   }
   if (!err) err = tile_get(e, &e->t[0]);
-  if (!err) {
+  if (!err && e->t[0].data != x->data) {
     nn_tile_copy(&e->t[0], x);
     /* x may hold NaN (nodata, missing values) where W = 0: the data term
      * ignores those values, but 0 * NaN would not, so they become 0. */
@@ -596,13 +717,17 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
       }
       if (e->last[op->out] == i) tile_put(e, &e->t[op->out]);
     }
+    hcsc_progress_update(bar, i + 1, NULL);
   }
-  if (!err) nn_tile_copy(y, &e->t[g->output]);
+  if (!err && e->t[g->output].data != y->data) nn_tile_copy(y, &e->t[g->output]);
   if (!e->train)
     for (int i = 0; i < e->nt; i++) tile_put(e, &e->t[i]);
+  e->ext_in = NULL;
+  e->ext_out = NULL;
   err = hcsc_error_agree(e->comm, err);
   if (!err) e->have_fwd = 1;
 cleanup:
+  hcsc_progress_finish(&bar);
   hcsc_nn_noise_free(&own);
   return err;
 }
@@ -798,4 +923,23 @@ void hcsc_nn_exec_figures(const hcsc_nn_exec *e, hcsc_nn_figures *f)
   f->flops = e->flops;
   f->code_density = e->dens_n ? e->dens_sum / e->dens_n : 0.0;
   f->bytes = e->bytes;
+}
+
+/* Not collective. */
+void hcsc_nn_exec_timings(const hcsc_nn_exec *e, hcsc_nn_timings *t)
+{
+  if (!t) return;
+  memset(t, 0, sizeof(*t));
+  if (e) *t = e->tm;
+}
+
+/* Not collective (every rank may call it; only rank 0 prints). */
+int hcsc_nn_exec_set_progress(hcsc_nn_exec *e, const char *label)
+{
+  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_exec_set_progress: no executor");
+  free(e->bar_label);
+  e->bar_label = NULL;
+  if (label && !(e->bar_label = strdup(label)))
+    return HCSC_ERR(HCSC_ENOMEM, "hcsc_nn_exec_set_progress: out of memory");
+  return 0;
 }
