@@ -547,8 +547,83 @@ static void lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
 
 static double npix(const hcsc_nn_exec *e) { return (double)e->box.nr * (double)e->box.nc; }
 
-/* One op forward (outputs allocated by the caller). */
-static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
+/* ---- in place (inference) -------------------------------------------
+ * An elementwise op whose input dies at it writes its output over that
+ * input when both have one layout: a deep network then holds one buffer
+ * less of each width (for ssc one B-channel tensor: 0.75 of the tile).
+ * These kernels do the arithmetic of layers.c (same operations, same
+ * order, same flags: the results are the same bits) without its restrict
+ * promise, which in-place use would break. */
+
+/* The input of op i to overwrite with its output, or -1. */
+static int inplace_input(const hcsc_nn_exec *e, const nn_op *op, int i)
+{
+  const hcsc_tile *out = &e->t[op->out];
+  const int n = op->kind == NN_OP_LINCOMB ? op->nterms : 1;
+  if (e->train || out->data) return -1;
+  if (op->kind != NN_OP_LINCOMB && op->kind != NN_OP_THRESH && op->kind != NN_OP_BANDWEIGHT)
+    return -1;
+  for (int j = 0; j < n; j++) {
+    const int ti = op->kind == NN_OP_LINCOMB ? op->terms[j].tensor : op->in;
+    const hcsc_tile *t = &e->t[ti];
+    if (e->last[ti] == i && t->data && t->data != e->ext_in && t->data != e->ext_out &&
+        t->nchan == out->nchan && t->halo == out->halo)
+      return ti;
+  }
+  return -1;
+}
+
+static void inplace_lincomb(int n, const hcsc_tile *const *in, const float *coef, hcsc_tile *out)
+{
+  const int64_t nr = out->box.nr, nc = out->box.nc;
+  for (int64_t ch = 0; ch < out->nchan; ch++)
+    for (int64_t r = 0; r < nr; r++) {
+      float *o = &HCSC_TILE_AT(out, ch, r, 0);
+      const float *a[NN_MAX_TERMS];
+      for (int i = 0; i < n; i++) a[i] = &HCSC_TILE_AT(in[i], ch, r, 0);
+      for (int64_t c = 0; c < nc; c++) {
+        float v = coef[0] * a[0][c];
+        for (int i = 1; i < n; i++) v += coef[i] * a[i][c];
+        o[c] = v;
+      }
+    }
+}
+
+static void inplace_thresh(hcsc_tile *t, const float *theta, float s, int nonneg, int64_t *nnz)
+{
+  int64_t count = 0;
+  for (int64_t ch = 0; ch < t->nchan; ch++) {
+    const float th = s * (theta[ch] > 0.0f ? theta[ch] : 0.0f);
+    for (int64_t r = 0; r < t->box.nr; r++) {
+      float *v = &HCSC_TILE_AT(t, ch, r, 0);
+      for (int64_t c = 0; c < t->box.nc; c++) {
+        if (nonneg) {
+          const float u = v[c] - th;
+          v[c] = u > 0.0f ? u : 0.0f;
+          count += u > 0.0f;
+        } else {
+          const float a = fabsf(v[c]) - th;
+          v[c] = a > 0.0f ? copysignf(a, v[c]) : 0.0f;
+          count += a > 0.0f;
+        }
+      }
+    }
+  }
+  *nnz = count;
+}
+
+static void inplace_scale(hcsc_tile *t, const float *w)
+{
+  for (int64_t ch = 0; ch < t->nchan; ch++)
+    for (int64_t r = 0; r < t->box.nr; r++) {
+      float *v = &HCSC_TILE_AT(t, ch, r, 0);
+      for (int64_t c = 0; c < t->box.nc; c++) v[c] = w[ch] * v[c];
+    }
+}
+
+/* One op forward (outputs allocated by the caller; inplace: the output
+ * holds the buffer of a dying input, see inplace_input). */
+static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
 {
   hcsc_nn *net = e->net;
   hcsc_tile *out = &e->t[op->out], *in = op->kind == NN_OP_LINCOMB ? NULL : &e->t[op->in];
@@ -613,8 +688,12 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
   switch (op->kind) {
   case NN_OP_THRESH: {
     int64_t nnz = 0;
-    nn_thresh_fwd(in, out, net->params + p->offset + op->row * op->stride, (float)e->level,
-                  net->cfg.nonneg, &nnz);
+    if (inplace)
+      inplace_thresh(out, net->params + p->offset + op->row * op->stride, (float)e->level,
+                     net->cfg.nonneg, &nnz);
+    else
+      nn_thresh_fwd(in, out, net->params + p->offset + op->row * op->stride, (float)e->level,
+                    net->cfg.nonneg, &nnz);
     if (out->nchan > 0 && npix(e) > 0) {
       e->dens_sum += (double)nnz / ((double)out->nchan * npix(e));
       e->dens_n++;
@@ -626,13 +705,15 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
     float coef[NN_MAX_TERMS];
     for (int i = 0; i < op->nterms; i++) ins[i] = &e->t[op->terms[i].tensor];
     lincomb_coef(net, op, coef);
-    nn_lincomb_fwd(op->nterms, ins, coef, out);
+    if (inplace) inplace_lincomb(op->nterms, ins, coef, out);
+    else nn_lincomb_fwd(op->nterms, ins, coef, out);
     break;
   }
   case NN_OP_BANDWEIGHT:
     for (int b = 0; b < net->cfg.bands; b++)
       e->bw[b] = (float)(net->params[p->offset + b] * e->wt[b]);
-    nn_scale_fwd(in, e->bw, out);
+    if (inplace) inplace_scale(out, e->bw);
+    else nn_scale_fwd(in, e->bw, out);
     if (e->mask) nn_mask_mul(out, e->mask);
     break;
   case NN_OP_SPECTRAL:
@@ -704,10 +785,20 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   }
   for (int i = 0; i < g->nops; i++) {
     const nn_op *op = &g->ops[i];
-    if (!err) err = tile_get(e, &e->t[op->out]);
+    const int ip = err ? -1 : inplace_input(e, op, i);
+    hcsc_tile *src = NULL;
+    if (ip >= 0) {
+      /* The input's buffer moves to the output; ins[] below still read it
+       * through the input tile, which keeps its pointer until after. */
+      src = &e->t[ip];
+      e->t[op->out].data = src->data;
+    } else if (!err) {
+      err = tile_get(e, &e->t[op->out]);
+    }
     e->hstate[op->out] = HALO_NONE;
     /* op_forward agrees before an exchange and returns err untouched otherwise */
-    err = op_forward(e, op, err);
+    err = op_forward(e, op, ip >= 0, err);
+    if (src) src->data = NULL; /* owned by the output now: not pooled twice */
     if (!e->train) {
       if (op->kind == NN_OP_LINCOMB) {
         for (int j = 0; j < op->nterms; j++)
