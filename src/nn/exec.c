@@ -3,8 +3,9 @@
  *
  * Tensors are tiles on the exec's box.  Each tensor's halo is the widest
  * any convolution needs of it: as the input of a SYNTH/ANALYSIS (forward)
- * or as the output of one (its gradient is the operand of the adjoint in
- * the backward); gradients have the shape of their tensors.  One halo plan
+ * or, in a train exec, as the output of one (its gradient is the operand
+ * of the adjoint in the backward); gradients have the shape of their
+ * tensors.  One halo plan
  * per (halo, channels) pair, one hcsc_conv plan per convolution parameter
  * (its dictionary points into net->params, never freed here).
  *
@@ -111,14 +112,18 @@ static int add_plan_key(hcsc_nn_exec *e, int halo, int64_t nchan)
   return 0;
 }
 
-/* A buffer of at least n floats: from the pool (the smallest that fits)
- * or new (zeroed). */
+/* A buffer of at least n floats: from the pool (the smallest that fits,
+ * if it is not much larger: a code tensor parked in a B-channel buffer
+ * would make the next B-channel tensor allocate one more) or new
+ * (zeroed). */
 static float *buf_get(hcsc_nn_exec *e, size_t n)
 {
   int best = -1;
   float *p;
   for (int i = 0; i < e->npool; i++)
-    if (e->pool_cap[i] >= n && (best < 0 || e->pool_cap[i] < e->pool_cap[best])) best = i;
+    if (e->pool_cap[i] >= n && e->pool_cap[i] - n <= n / 4 &&
+        (best < 0 || e->pool_cap[i] < e->pool_cap[best]))
+      best = i;
   if (best >= 0) {
     p = e->pool[best];
     e->pool[best] = e->pool[e->npool - 1];
@@ -305,7 +310,9 @@ int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_
       const hcsc_nn_param *p = &net->table[op->param];
       const int k = (int)p->shape[2], h = k - 1 - (k - 1) / 2;
       if (h > e->halo[op->in]) e->halo[op->in] = h;
-      if (h > e->halo[op->out]) e->halo[op->out] = h;
+      /* The output's halo serves only its gradient (the backward's
+       * operand): none for inference. */
+      if (e->train && h > e->halo[op->out]) e->halo[op->out] = h;
       if (!e->conv[op->param]) {
         hcsc_dict *d = &e->dict[op->param];
         d->natoms = (int)p->shape[0];
