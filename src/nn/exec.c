@@ -84,8 +84,8 @@ struct hcsc_nn_exec {
   double *dbuf;     /* serial noise estimate: the pair differences of a band */
   int64_t dbuf_n;
   float *work;      /* analysis scratch shared by the conv plans */
-  const float *ext_in; /* the caller's buffers serving as tensors (never pooled) */
-  float *ext_out;
+  const float *ext_in; /* the caller's x as tensor 0 (never pooled) */
+  float *ext_out;      /* the caller's y: pooled during a forward, never freed */
   hcsc_nn_timings tm;
   char *bar_label;  /* progress over the ops of a forward, or NULL */
   int have_fwd;
@@ -138,7 +138,7 @@ static float *buf_get(hcsc_nn_exec *e, size_t n)
 
 static int buf_put(hcsc_nn_exec *e, float *p, size_t n)
 {
-  if (!p || p == e->ext_in || p == e->ext_out) return 0;
+  if (!p || p == e->ext_in) return 0;
   if (e->npool == e->cap_pool) {
     int cap = e->cap_pool ? 2 * e->cap_pool : 8;
     float **q = realloc(e->pool, sizeof(*q) * (size_t)cap);
@@ -154,8 +154,23 @@ static int buf_put(hcsc_nn_exec *e, float *p, size_t n)
   e->pool_cap[e->npool++] = n;
   return 0;
 fail:
-  free(p);
-  e->bytes -= (double)n * sizeof(float);
+  if (p != e->ext_out) {
+    free(p);
+    e->bytes -= (double)n * sizeof(float);
+  }
+  return 0;
+}
+
+/* Take buffer p out of the pool: 1 if it was there. */
+static int pool_take(hcsc_nn_exec *e, const float *p)
+{
+  for (int i = 0; i < e->npool; i++)
+    if (e->pool[i] == p) {
+      e->pool[i] = e->pool[e->npool - 1];
+      e->pool_cap[i] = e->pool_cap[e->npool - 1];
+      e->npool--;
+      return 1;
+    }
   return 0;
 }
 
@@ -573,7 +588,7 @@ static int inplace_input(const hcsc_nn_exec *e, const nn_op *op, int i)
   for (int j = 0; j < n; j++) {
     const int ti = op->kind == NN_OP_LINCOMB ? op->terms[j].tensor : op->in;
     const hcsc_tile *t = &e->t[ti];
-    if (e->last[ti] == i && t->data && t->data != e->ext_in && t->data != e->ext_out &&
+    if (e->last[ti] == i && t->data && t->data != e->ext_in &&
         t->nchan == out->nchan && t->halo == out->halo)
       return ti;
   }
@@ -764,15 +779,18 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   e->level = nz ? nz->level : 1.0;
   e->have_fwd = 0;
   /* The caller's x is tensor 0 when nothing writes into it (no mask to
-   * apply, no halo to fill) and the layouts agree; y is the output tensor
-   * likewise: the scene is then never copied. */
+   * apply, no halo to fill) and the layouts agree.  y's buffer joins the
+   * pool (the tensors before the output may use it) and becomes the
+   * output tensor when it is free again at the output's op (else the
+   * output is copied into y).  For ssc the scene is then never copied and
+   * the B-channel tensors of the iterations live in y. */
   if (!e->train && !e->mask && e->halo[0] == 0 && x->halo == 0) {
     e->ext_in = x->data;
     e->t[0].data = (float *)x->data; /* read only: no op writes its inputs */
   }
   if (!e->train && g->output != 0 && y->halo == e->halo[g->output] && y->data != x->data) {
     e->ext_out = y->data;
-    e->t[g->output].data = y->data;
+    buf_put(e, y->data, tile_len(y));
   }
   if (e->bar_label) bar = hcsc_progress_create(e->comm, e->bar_label, g->nops, "ops");
   e->flops = e->dens_sum = 0.0;
@@ -792,6 +810,8 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   }
   for (int i = 0; i < g->nops; i++) {
     const nn_op *op = &g->ops[i];
+    if (op->out == g->output && e->ext_out && pool_take(e, e->ext_out))
+      e->t[op->out].data = e->ext_out;
     const int ip = err ? -1 : inplace_input(e, op, i);
     hcsc_tile *src = NULL;
     if (ip >= 0) {
@@ -820,6 +840,7 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   if (!err && e->t[g->output].data != y->data) nn_tile_copy(y, &e->t[g->output]);
   if (!e->train)
     for (int i = 0; i < e->nt; i++) tile_put(e, &e->t[i]);
+  if (e->ext_out) pool_take(e, e->ext_out); /* the caller's again */
   e->ext_in = NULL;
   e->ext_out = NULL;
   err = hcsc_error_agree(e->comm, err);
