@@ -149,18 +149,43 @@ cleanup:
       err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce (noise pair counts)");
       break;
     }
-    /* Sets 0..n-1: the lower middle order statistic, n..2n-1 the upper. */
-    double *sv[2 * NOISE_CHUNK];
+    /* The lower middle order statistic k = (N - 1) / 2 by selection; the
+     * upper one (k + 1, N even) from it: v_k again when more than k + 1
+     * values are <= v_k, else the smallest value above v_k (one
+     * Allreduce).  Exact, and half the passes of selecting both. */
+    double *sv[NOISE_CHUNK];
     for (int j = 0; j < n; j++) {
-      sv[j] = sv[n + j] = dv[NOISE_CHUNK + j];
-      dn[n + j] = dn[j];
+      sv[j] = dv[NOISE_CHUNK + j];
       kk[j] = cnt[j] >= 2 ? (cnt[j] - 1) / 2 : -1;
-      kk[n + j] = cnt[j] >= 2 ? cnt[j] / 2 : -1;
     }
     for (int step = 0; step < 2 && !err; step++) {
-      err = hcsc_stats_select(comm, 2 * n, sv, dn, kk, sel);
+      err = hcsc_stats_select(comm, n, sv, dn, kk, sel);
+      if (err) break;
+      hcsc_timer_start(HCSC_PHASE_COMPUTE);
+      for (int j = 0; j < n; j++) {
+        int64_t le = 0;
+        double gt = INFINITY;
+        for (int64_t i = 0; sv[j] && i < dn[j]; i++) {
+          const double v = sv[j][i];
+          if (v <= sel[j]) le++;
+          else if (v < gt) gt = v;
+        }
+        kk[NOISE_CHUNK + j] = le;
+        sel[NOISE_CHUNK + j] = gt;
+      }
+      hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+      hcsc_timer_start(HCSC_PHASE_REDUCE);
+      err = MPI_Allreduce(MPI_IN_PLACE, kk + NOISE_CHUNK, n, MPI_INT64_T, MPI_SUM, comm);
+      if (err == MPI_SUCCESS)
+        err = MPI_Allreduce(MPI_IN_PLACE, sel + NOISE_CHUNK, n, MPI_DOUBLE, MPI_MIN, comm);
+      hcsc_timer_stop(HCSC_PHASE_REDUCE);
+      if (err != MPI_SUCCESS) {
+        err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce (noise medians)");
+        break;
+      }
       for (int j = 0; j < n && !err; j++) {
-        const double med = 0.5 * (sel[j] + sel[n + j]);
+        const double hi = cnt[j] % 2 || kk[NOISE_CHUNK + j] > kk[j] + 1 ? sel[j] : sel[NOISE_CHUNK + j];
+        const double med = 0.5 * (sel[j] + hi);
         if (step == 1) {
           noise[cb + j] = 1.4826 * med;
           continue;
