@@ -1,5 +1,6 @@
 /* hypercsc — unrolled networks: the executor of a graph on one tile shape
- * (forward, backward, noise estimates, figures).
+ * (create, buffers, forward, figures; the backward is in exec_backward.c,
+ * the noise estimate in exec_noise.c, the shared state in exec_impl.h).
  *
  * Tensors are tiles on the exec's box.  Each tensor's halo is the widest
  * any convolution needs of it: as the input of a SYNTH/ANALYSIS (forward)
@@ -35,63 +36,10 @@
 
 #include "hcsc/error.h"
 #include "hcsc/progress.h"
-#include "hcsc/stats.h"
 #include "hcsc/timer.h"
 #include "nn/layers.h"
+#include "nn/exec_impl.h"
 #include "nn/nn_impl.h"
-
-enum { HALO_NONE = 0, HALO_MIRROR, HALO_ZERO };
-
-/* Bands of one noise-estimate chunk (a tile of this many bands with a halo
- * of 1 instead of a copy of the whole input). */
-#define NOISE_BANDS 16
-
-typedef struct {
-  int halo;
-  int64_t nchan;
-  hcsc_halo *h;
-} plan_ent;
-
-struct hcsc_nn_exec {
-  hcsc_nn *net;
-  const hcsc_grid *grid;
-  MPI_Comm comm;
-  int nranks, train;
-  hcsc_box box;
-  int64_t rows, cols;
-  int nt, nops;
-  int *halo;      /* [nt] */
-  int *last;      /* [nt] last op reading the tensor (nops: keep) */
-  int *hstate;    /* [nt] what the halo of t[i] holds */
-  int *gset;      /* [nt] gradient written */
-  hcsc_tile *t, *g;
-  int nplans;
-  plan_ent *plans;
-  hcsc_conv **conv; /* [nparams] */
-  hcsc_dict *dict;  /* [nparams] views into net->params */
-  uint64_t version;
-  float *bw;        /* [B] band_w * wt of the last forward */
-  double *wt;       /* [B] */
-  double level;
-  const hcsc_tile *mask; /* data mask W (1 or B channels), by reference, or NULL */
-  double *dscr;     /* [max channels] */
-  float *gloc;      /* [net->size] this backward's parameter gradients */
-  int nscr;
-  hcsc_tile *scr;   /* conv outputs to be added, by channel count */
-  float **pool;
-  size_t *pool_cap;
-  int npool, cap_pool;
-  double *dbuf;     /* serial noise estimate: the pair differences of a band */
-  int64_t dbuf_n;
-  float *work;      /* analysis scratch shared by the conv plans */
-  const float *ext_in; /* the caller's x as tensor 0 (never pooled) */
-  float *ext_out;      /* the caller's y: pooled during a forward, never freed */
-  hcsc_nn_timings tm;
-  char *bar_label;  /* progress over the ops of a forward, or NULL */
-  int have_fwd;
-  double bytes, flops, dens_sum;
-  int dens_n;
-};
 
 static hcsc_halo *find_plan(const hcsc_nn_exec *e, int halo, int64_t nchan)
 {
@@ -208,7 +156,7 @@ static void tile_shape(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int hal
  * The ranks agree on err first (one Allreduce) unless nothing is to be
  * exchanged; state (same on every rank: it follows the op list) skips
  * repeated exchanges of a tensor.  Collective on the grid's comm. */
-static int fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
+int nn_exec_fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
 {
   hcsc_halo *h = NULL;
   if (state && *state == want) return err;
@@ -395,7 +343,7 @@ cleanup:
 /* An input (tensor 0) or output-side tile: this rank's box and the
  * tensor's channels (B for every architecture; graphs built by hand in
  * tests may end on another channel count). */
-static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const char *what)
+int nn_exec_check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const char *what)
 {
   const int64_t nchan = e->net->graph->tensors[tensor].nchan;
   if (!t || !t->data)
@@ -410,155 +358,8 @@ static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const
   return 0;
 }
 
-/* The k-th smallest of v[0..n) (0-based; v reordered): Hoare's selection. */
-static double select_kth(double *v, int64_t n, int64_t k)
-{
-  int64_t lo = 0, hi = n - 1;
-  while (hi > lo) {
-    const double piv = v[lo + (hi - lo) / 2];
-    int64_t i = lo, j = hi;
-    while (i <= j) {
-      while (v[i] < piv) i++;
-      while (v[j] > piv) j--;
-      if (i <= j) {
-        const double t = v[i];
-        v[i++] = v[j];
-        v[j--] = t;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return v[k];
-}
-
-/* Median of v[0..n) as stats.h defines it (the mean of the two middle order
- * statistics; the same numbers, so the same estimate to the last bit). */
-static double median_of(double *v, int64_t n)
-{
-  const int64_t k = (n - 1) / 2;
-  const double lo = select_kth(v, n, k);
-  double hi = lo;
-  if (n % 2 == 0) {
-    /* After selection v[k+1..n) >= v[k]: the next order statistic is their minimum. */
-    hi = v[k + 1];
-    for (int64_t i = k + 2; i < n; i++)
-      if (v[i] < hi) hi = v[i];
-  }
-  return 0.5 * (lo + hi);
-}
-
-/* Per-band 1.4826 MAD of horizontal differences of a whole scene held by
- * one rank (no mask): stats.h's estimate without its allocations, its
- * other statistics and its radix passes (the training and patch executors
- * call it for every sample).  NaN where a band has < 2 pairs. */
-static int noise_serial(hcsc_nn_exec *e, const hcsc_tile *x, double *sigma)
-{
-  const int64_t nr = e->box.nr, nc = e->box.nc, need = nr * (nc > 0 ? nc - 1 : 0);
-  const double inv_sqrt2 = 0.70710678118654752440;
-  if (need > e->dbuf_n) {
-    double *d = realloc(e->dbuf, (size_t)(need ? need : 1) * sizeof *d);
-    if (!d) return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory (noise estimate)");
-    e->dbuf = d;
-    e->dbuf_n = need;
-  }
-  for (int64_t b = 0; b < x->nchan; b++) {
-    int64_t np = 0;
-    for (int64_t r = 0; r < nr; r++) {
-      const float *row = &HCSC_TILE_AT(x, b, r, 0);
-      for (int64_t c = 0; c + 1 < nc; c++)
-        if (!isnan(row[c]) && !isnan(row[c + 1]))
-          e->dbuf[np++] = ((double)row[c] - (double)row[c + 1]) * inv_sqrt2;
-    }
-    if (np < 2) {
-      sigma[b] = NAN;
-      continue;
-    }
-    const double med = median_of(e->dbuf, np);
-    for (int64_t j = 0; j < np; j++) e->dbuf[j] = fabs(e->dbuf[j] - med);
-    sigma[b] = 1.4826 * median_of(e->dbuf, np);
-  }
-  return 0;
-}
-
-/* Collective on the grid's comm. */
-int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *nz)
-{
-  int err = 0;
-  hcsc_tile tmp;
-  hcsc_stats st;
-  const int B = e ? e->net->cfg.bands : 0;
-  double t0 = MPI_Wtime();
-  memset(&tmp, 0, sizeof(tmp));
-  memset(&st, 0, sizeof(st));
-  if (!e || !nz) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_noise_estimate: NULL argument");
-  memset(nz, 0, sizeof(*nz));
-  HCSC_CHECK(check_io(e, x, 0, "input"));
-  HCSC_CALLOC(nz->sigma, B);
-  HCSC_CALLOC(nz->wt, B);
-  HCSC_CALLOC(st.noise, B);
-  nz->bands = B;
-  if (e->nranks == 1 && !e->mask) {
-    HCSC_CHECK(noise_serial(e, x, st.noise));
-    goto cleanup;
-  }
-  /* A halo of 1 so that pairs across column tiles count: the estimate is
-   * then the same on every decomposition.  NOISE_BANDS bands at a time. */
-  HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B < NOISE_BANDS ? B : NOISE_BANDS, 1));
-cleanup:
-  /* One rank without a mask: estimated above, nothing collective to join. */
-  if (!(e->nranks == 1 && !e->mask)) {
-    for (int cb = 0; cb < B; cb += NOISE_BANDS) {
-      const int n = B - cb < NOISE_BANDS ? B - cb : NOISE_BANDS;
-      if (!err) {
-        tmp.nchan = n; /* the last chunk uses the first channels of the buffer */
-        for (int j = 0; j < n; j++)
-          for (int64_t r = 0; r < e->box.nr; r++) {
-            float *o = &HCSC_TILE_AT(&tmp, j, r, 0);
-            memcpy(o, &HCSC_TILE_AT(x, cb + j, r, 0), sizeof(float) * (size_t)e->box.nc);
-            /* Masked-out values (W = 0) are not data: NaN keeps them out
-             * of the estimate (stats.h skips pairs with a NaN). */
-            if (e->mask) {
-              const float *w = &HCSC_TILE_AT(e->mask, e->mask->nchan == 1 ? 0 : cb + j, r, 0);
-              for (int64_t c = 0; c < e->box.nc; c++)
-                if (w[c] == 0.0f) o[c] = NAN;
-            }
-          }
-      }
-      err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
-      if (err) break;
-      err = hcsc_stats_noise(e->comm, &tmp, e->cols, st.noise + cb);
-      if (err) break;
-    }
-  }
-  if (!err) {
-    double smax = 0.0, floor_, num = 0.0, den = 0.0, rmax = 0.0;
-    for (int b = 0; b < B; b++)
-      if (isfinite(st.noise[b]) && st.noise[b] > smax) smax = st.noise[b];
-    floor_ = fmax(1e-3 * smax, 1e-30);
-    for (int b = 0; b < B; b++) {
-      double s = isfinite(st.noise[b]) ? st.noise[b] : smax;
-      nz->sigma[b] = s > floor_ ? s : floor_;
-      rmax = fmax(rmax, 1.0 / (nz->sigma[b] * nz->sigma[b]));
-    }
-    for (int b = 0; b < B; b++) {
-      const double w = e->net->cfg.adapt ? 1.0 / (nz->sigma[b] * nz->sigma[b]) / rmax : 1.0;
-      nz->wt[b] = w;
-      num += w * w * nz->sigma[b] * nz->sigma[b];
-      den += w * w;
-    }
-    nz->level = e->net->cfg.adapt ? sqrt(num / den) : 1.0;
-  }
-  hcsc_stats_free(&st);
-  hcsc_tile_free(&tmp);
-  if (err) hcsc_nn_noise_free(nz);
-  e->tm.noise += MPI_Wtime() - t0;
-  return err;
-}
-
 /* The coefficients of a LINCOMB op. */
-static void lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
+void nn_exec_lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
 {
   for (int i = 0; i < op->nterms; i++) {
     const nn_term *t = &op->terms[i];
@@ -567,7 +368,7 @@ static void lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
   }
 }
 
-static double npix(const hcsc_nn_exec *e) { return (double)e->box.nr * (double)e->box.nc; }
+double nn_exec_npix(const hcsc_nn_exec *e) { return (double)e->box.nr * (double)e->box.nc; }
 
 /* ---- in place (inference) -------------------------------------------
  * An elementwise op whose input dies at it writes its output over that
@@ -690,7 +491,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
                   : hcsc_conv_analysis_part(cv, in, out, HCSC_CONV_BORDER);
       e->tm.conv += MPI_Wtime() - t1;
     } else {
-      err = fill_halo(e, in, &e->hstate[op->in], want, err);
+      err = nn_exec_fill_halo(e, in, &e->hstate[op->in], want, err);
       if (err) return err;
       t1 = MPI_Wtime();
       e->tm.halo += t1 - t0;
@@ -698,7 +499,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
       e->tm.conv += MPI_Wtime() - t1;
     }
     e->tm.nconv++;
-    e->flops += 2.0 * (double)p->count * npix(e);
+    e->flops += 2.0 * (double)p->count * nn_exec_npix(e);
     return err;
   }
   default:
@@ -716,8 +517,8 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
     else
       nn_thresh_fwd(in, out, net->params + p->offset + op->row * op->stride, (float)e->level,
                     net->cfg.nonneg, &nnz);
-    if (out->nchan > 0 && npix(e) > 0) {
-      e->dens_sum += (double)nnz / ((double)out->nchan * npix(e));
+    if (out->nchan > 0 && nn_exec_npix(e) > 0) {
+      e->dens_sum += (double)nnz / ((double)out->nchan * nn_exec_npix(e));
       e->dens_n++;
     }
     break;
@@ -726,7 +527,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
     const hcsc_tile *ins[NN_MAX_TERMS];
     float coef[NN_MAX_TERMS];
     for (int i = 0; i < op->nterms; i++) ins[i] = &e->t[op->terms[i].tensor];
-    lincomb_coef(net, op, coef);
+    nn_exec_lincomb_coef(net, op, coef);
     if (inplace) inplace_lincomb(op->nterms, ins, coef, out);
     else nn_lincomb_fwd(op->nterms, ins, coef, out);
     break;
@@ -740,7 +541,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
     break;
   case NN_OP_SPECTRAL:
     nn_spectral_fwd(in, net->params + p->offset, out);
-    e->flops += 2.0 * (double)p->count * npix(e);
+    e->flops += 2.0 * (double)p->count * nn_exec_npix(e);
     break;
   case NN_OP_LATTICE:
     nn_lattice_apply(in, op->scale, out, 0);
@@ -765,8 +566,8 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_forward: no executor");
   memset(&e->tm, 0, sizeof e->tm);
   g = e->net->graph;
-  err = check_io(e, x, 0, "input");
-  if (!err) err = check_io(e, y, g->output, "output");
+  err = nn_exec_check_io(e, x, 0, "input");
+  if (!err) err = nn_exec_check_io(e, y, g->output, "output");
   if (!err && nz && (nz->bands != e->net->cfg.bands || !nz->wt))
     err = HCSC_ERR(HCSC_ESIZE, "hcsc_nn_forward: noise estimates of %d bands for %d", nz->bands,
                    e->net->cfg.bands);
@@ -848,168 +649,6 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
 cleanup:
   hcsc_progress_finish(&bar);
   hcsc_nn_noise_free(&own);
-  return err;
-}
-
-/* A tile of nchan channels without halo for conv results to be added. */
-static int scratch(hcsc_nn_exec *e, int64_t nchan, hcsc_tile **out)
-{
-  int err = 0;
-  hcsc_tile *s;
-  for (int i = 0; i < e->nscr; i++)
-    if (e->scr[i].nchan == nchan) {
-      *out = &e->scr[i];
-      return 0;
-    }
-  s = realloc(e->scr, sizeof(*s) * (size_t)(e->nscr + 1));
-  if (!s) return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory for scratch tiles");
-  e->scr = s;
-  memset(&s[e->nscr], 0, sizeof(*s));
-  HCSC_CHECK(hcsc_tile_alloc(&s[e->nscr], &e->box, nchan, 0));
-  e->bytes += (double)nchan * npix(e) * sizeof(float);
-  *out = &s[e->nscr++];
-cleanup:
-  return err;
-}
-
-/* Backward of a convolution op: the adjoint into din, wgrad into gW. */
-static int conv_backward(hcsc_nn_exec *e, const nn_op *op, int need_in, int err)
-{
-  const hcsc_nn_param *p = &e->net->table[op->param];
-  hcsc_tile *dout = &e->g[op->out], *din = &e->g[op->in], *dst = din, *s = NULL;
-  float *gW = e->gloc + p->offset;
-  const int k = (int)p->shape[2];
-  if (op->kind == NN_OP_SYNTH) {
-    if (need_in) {
-      if (!err && e->gset[op->in]) err = scratch(e, din->nchan, &s);
-      err = fill_halo(e, dout, NULL, HALO_ZERO, err);
-      if (err) return err;
-      if (s) dst = s;
-      err = hcsc_conv_analysis(e->conv[op->param], dout, dst);
-      if (!err && s) nn_tile_axpy(din, 1.0f, s);
-      e->gset[op->in] = 1;
-    }
-    /* wgrad reads the code side extended by the scene-edge rule. */
-    err = fill_halo(e, &e->t[op->in], &e->hstate[op->in], HALO_MIRROR, err);
-    if (!err) err = nn_wgrad(&e->t[op->in], dout, k, gW);
-    return err;
-  }
-  if (need_in && !err && e->gset[op->in]) err = scratch(e, din->nchan, &s);
-  err = fill_halo(e, dout, NULL, HALO_MIRROR, err);
-  if (err) return err;
-  if (need_in) {
-    if (s) dst = s;
-    err = hcsc_conv_synth(e->conv[op->param], dout, dst);
-    if (!err && s) nn_tile_axpy(din, 1.0f, s);
-    e->gset[op->in] = 1;
-  }
-  if (!err) err = nn_wgrad(dout, &e->t[op->in], k, gW);
-  return err;
-}
-
-/* Backward of an elementwise / spectral op.  Not collective. */
-static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
-{
-  hcsc_nn *net = e->net;
-  const hcsc_nn_param *p = op->param >= 0 ? &net->table[op->param] : NULL;
-  hcsc_tile *dout = &e->g[op->out];
-  hcsc_tile *din = op->kind != NN_OP_LINCOMB && (op->in || need0) ? &e->g[op->in] : NULL;
-  hcsc_timer_start(HCSC_PHASE_COMPUTE);
-  if (din && !e->gset[op->in]) nn_tile_zero(din);
-  switch (op->kind) {
-  case NN_OP_THRESH: {
-    const int64_t base = p->offset + op->row * op->stride;
-    for (int64_t m = 0; m < dout->nchan; m++) e->dscr[m] = 0.0;
-    nn_thresh_bwd(&e->t[op->out], dout, din, net->params + base, (float)e->level, e->dscr);
-    for (int64_t m = 0; m < dout->nchan; m++) e->gloc[base + m] += (float)e->dscr[m];
-    break;
-  }
-  case NN_OP_LINCOMB: {
-    const hcsc_tile *ins[NN_MAX_TERMS];
-    hcsc_tile *dins[NN_MAX_TERMS];
-    float coef[NN_MAX_TERMS];
-    int want[NN_MAX_TERMS];
-    double dot[NN_MAX_TERMS];
-    for (int i = 0; i < op->nterms; i++) {
-      const int t = op->terms[i].tensor;
-      ins[i] = &e->t[t];
-      dins[i] = (t || need0) ? &e->g[t] : NULL;
-      want[i] = op->terms[i].param >= 0;
-      if (dins[i] && !e->gset[t]) nn_tile_zero(dins[i]);
-      if (dins[i]) e->gset[t] = 1;
-    }
-    lincomb_coef(net, op, coef);
-    nn_lincomb_bwd(op->nterms, ins, coef, dout, dins, want, dot);
-    for (int i = 0; i < op->nterms; i++)
-      if (want[i])
-        e->gloc[net->table[op->terms[i].param].offset + op->terms[i].poff] +=
-            (float)(op->terms[i].c * dot[i]);
-    break;
-  }
-  case NN_OP_BANDWEIGHT:
-    if (e->mask) nn_scale_mask_bwd(&e->t[op->in], e->bw, e->mask, dout, din, e->dscr);
-    else nn_scale_bwd(&e->t[op->in], e->bw, dout, din, e->dscr);
-    for (int b = 0; b < net->cfg.bands; b++) e->gloc[p->offset + b] += (float)(e->wt[b] * e->dscr[b]);
-    break;
-  case NN_OP_SPECTRAL:
-    nn_spectral_bwd(&e->t[op->in], net->params + p->offset, dout, din, e->gloc + p->offset);
-    break;
-  case NN_OP_LATTICE:
-    if (din) nn_lattice_apply(dout, op->scale, din, 1);
-    break;
-  default:
-    break;
-  }
-  if (din) e->gset[op->in] = 1;
-  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
-}
-
-/* Collective on the grid's comm. */
-int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
-{
-  int err = 0;
-  const nn_graph *g;
-  hcsc_nn *net;
-  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no executor");
-  net = e->net;
-  g = net->graph;
-  if (!e->train)
-    err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: the executor was not made for training");
-  else if (!e->have_fwd)
-    err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no forward pass to backpropagate");
-  if (!err) err = check_io(e, dy, g->output, "output gradient");
-  if (!err && dx) err = check_io(e, dx, 0, "input gradient");
-  HCSC_CHECK(hcsc_error_agree(e->comm, err));
-  memset(e->gloc, 0, sizeof(float) * (size_t)net->size);
-  /* Gradients are zeroed when first added into (a convolution writes its
-   * first contribution directly), not all up front. */
-  for (int i = 0; i < e->nt; i++) e->gset[i] = 0;
-  nn_tile_copy(&e->g[g->output], dy);
-  e->gset[g->output] = 1;
-  for (int i = g->nops - 1; i >= 0; i--) {
-    const nn_op *op = &g->ops[i];
-    if (!e->gset[op->out]) continue; /* no path to the output: zero gradient */
-    if (op->kind == NN_OP_SYNTH || op->kind == NN_OP_ANALYSIS)
-      err = conv_backward(e, op, op->in != 0 || dx != NULL, err);
-    else if (!err)
-      op_backward(e, op, dx != NULL);
-  }
-  err = hcsc_error_agree(e->comm, err);
-  if (err) goto cleanup;
-  if (e->nranks > 1) {
-    hcsc_timer_start(HCSC_PHASE_REDUCE);
-    err = MPI_Allreduce(MPI_IN_PLACE, e->gloc, (int)net->size, MPI_FLOAT, MPI_SUM, e->comm);
-    hcsc_timer_stop(HCSC_PHASE_REDUCE);
-    hcsc_timer_add_bytes(HCSC_PHASE_REDUCE, (double)net->size * sizeof(float));
-    if (err != MPI_SUCCESS) err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce");
-    HCSC_CHECK(hcsc_error_agree(e->comm, err));
-  }
-  for (int64_t i = 0; i < net->size; i++) net->grads[i] += e->gloc[i];
-  if (dx) {
-    if (!e->gset[0]) nn_tile_zero(&e->g[0]);
-    nn_tile_copy(dx, &e->g[0]);
-  }
-cleanup:
   return err;
 }
 
