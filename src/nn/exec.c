@@ -26,8 +26,10 @@
  * Overlap: a convolution whose operand needs a halo exchange runs its
  * inner part (hcsc_conv_*_part) between hcsc_halo_begin and
  * hcsc_halo_end, its border after; the result is bit for bit the same.
- * The forward records per-kind seconds (hcsc_nn_exec_timings): the halo
- * figure is the time spent waiting for halos after that overlap. */
+ * HCSC_NN_OVERLAP=0 in the environment (read at create) turns it off, for
+ * tests and measurements.  The forward records per-kind seconds
+ * (hcsc_nn_exec_timings): the halo figure is the time spent waiting for
+ * halos after that overlap. */
 #include "config.h"
 
 #include <math.h>
@@ -241,6 +243,10 @@ int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_
   e->grid = grid;
   e->comm = comm;
   e->train = train ? 1 : 0;
+  {
+    const char *ov = getenv("HCSC_NN_OVERLAP");
+    e->overlap = !(ov && strcmp(ov, "0") == 0);
+  }
   e->box = hcsc_grid_box(grid);
   hcsc_grid_scene(grid, NULL, &e->rows, &e->cols);
   MPI_Comm_size(comm, &e->nranks);
@@ -458,7 +464,7 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
     hcsc_conv *cv = e->conv[op->param];
     hcsc_halo *h = NULL;
     double t0 = MPI_Wtime(), t1;
-    if (e->hstate[op->in] != want && in->halo > 0) {
+    if (e->overlap && e->hstate[op->in] != want && in->halo > 0) {
       /* fill_halo split around the inner part: agree, begin, compute what
        * needs no halo, end, then the border. */
       h = find_plan(e, in->halo, in->nchan);

@@ -53,6 +53,7 @@ struct hcsc_nn_exec {
   const float *ext_in; /* the caller's x as tensor 0 (never pooled) */
   float *ext_out;      /* the caller's y: pooled during a forward, never freed */
   hcsc_nn_timings tm;
+  int overlap;      /* halo exchange overlapped (HCSC_NN_OVERLAP=0: off) */
   char *bar_label;  /* progress over the ops of a forward, or NULL */
   int have_fwd;
   double bytes, flops, dens_sum;
