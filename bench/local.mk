@@ -1,5 +1,5 @@
 # Benchmarks (run by hand, not by make check): see bench/README.md
-EXTRA_DIST += bench/io.sh bench/README.md
+EXTRA_DIST += bench/io.sh bench/README.md bench/denoise.sh
 # Convolution throughput (built by "make bench", not run by make check)
 EXTRA_PROGRAMS = bench/bench_conv bench/bench_pca
 bench_bench_conv_SOURCES = bench/conv.c bench/machine.c bench/machine.h

@@ -23,10 +23,25 @@
  * Backends: direct (loops blocked for cache and vectorised over columns) and
  * FFT (FFTW single precision, overlap-save on blocks of the tile, plans and
  * atom spectra made at create and reused).  HCSC_CONV_AUTO picks one with a
- * cost model from M, C, k and the tile size. */
+ * cost model from M, C, k and the tile size.
+ *
+ * Overlap with the halo exchange: the _part variants split one operator
+ * into the outputs that read no halo (HCSC_CONV_INNER: synthesis rows and
+ * columns [a, n - h), analysis [h, n - h), where also no fold lands) and
+ * the rest (HCSC_CONV_BORDER), so a caller can run INNER between
+ * hcsc_halo_begin and hcsc_halo_end and BORDER after.  INNER then BORDER
+ * gives exactly (bit for bit) the WHOLE result.  Only the direct backend
+ * overlaps: for FFT, INNER does nothing and BORDER computes everything.
+ *
+ * Memory: synthesis needs no scratch.  Analysis needs
+ * hcsc_conv_work_size floats (a zero-padded copy of r and the result on
+ * the tile grown by the out-of-scene band, about (C + M) x tile), made at
+ * its first call unless the caller lends one buffer to several plans that
+ * never run at the same time (hcsc_conv_set_work). */
 #ifndef HCSC_CONV_H
 #define HCSC_CONV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hcsc/dict.h"
@@ -58,6 +73,23 @@ int hcsc_conv_synth(hcsc_conv *op, const hcsc_tile *z, hcsc_tile *x);
 /* g (M channels) = D^T r (r: C channels, halo filled and zeroed outside the
  * scene).  Interior of g written.  Not collective. */
 int hcsc_conv_analysis(hcsc_conv *op, const hcsc_tile *r, hcsc_tile *g);
+
+/* Parts of an operator (see the top). */
+typedef enum { HCSC_CONV_WHOLE = 0, HCSC_CONV_INNER, HCSC_CONV_BORDER } hcsc_conv_part;
+/* hcsc_conv_synth / hcsc_conv_analysis on a part of the output: INNER
+ * needs only the operand's interior (its halo may be in flight), BORDER
+ * needs the halo filled (and zeroed outside the scene for analysis) and,
+ * for analysis, runs after INNER on the same plan with no other analysis
+ * of a plan sharing its scratch in between.  Not collective. */
+int hcsc_conv_synth_part(hcsc_conv *op, const hcsc_tile *z, hcsc_tile *x, hcsc_conv_part part);
+int hcsc_conv_analysis_part(hcsc_conv *op, const hcsc_tile *r, hcsc_tile *g, hcsc_conv_part part);
+
+/* Floats of analysis scratch the plan needs (see the top).  Not collective. */
+size_t hcsc_conv_work_size(const hcsc_conv *op);
+/* Use work (n >= hcsc_conv_work_size floats, the caller's: it must outlive
+ * the plan's use of it) as the analysis scratch; NULL: the plan's own
+ * again (made at the next analysis).  Not collective. */
+int hcsc_conv_set_work(hcsc_conv *op, float *work, size_t n);
 
 /* Set the halo cells of t that lie outside the scene (rows x cols) to 0.
  * Not collective. */

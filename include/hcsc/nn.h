@@ -286,6 +286,22 @@ typedef struct {
 } hcsc_nn_figures;
 void hcsc_nn_exec_figures(const hcsc_nn_exec *e, hcsc_nn_figures *f);
 
+/* Wall-clock seconds of the last forward on this rank by kind: conv
+ * (synthesis and analysis compute), halo (agreement and waiting for halo
+ * exchanges, after the overlap with the inner part of the convolution),
+ * spectral (1x1 layers), elementwise (thresholds, combinations, band
+ * weights, lattices), noise (the noise estimate, reductions included);
+ * nconv: convolutions run.  Not collective. */
+typedef struct {
+  double conv, halo, spectral, elementwise, noise;
+  int nconv;
+} hcsc_nn_timings;
+void hcsc_nn_exec_timings(const hcsc_nn_exec *e, hcsc_nn_timings *t);
+/* Show a progress bar (progress.h: rank 0, not at -q, plain lines when
+ * stderr is not a terminal) labelled label over the ops of each forward;
+ * NULL: none (the default).  Not collective. */
+int hcsc_nn_exec_set_progress(hcsc_nn_exec *e, const char *label);
+
 /* Loss: L = 1/2 sum (y - c)^2 / n over the interiors (n = count of values
  * over the comm), dy = (y - c) / n.  Returns L (reduced over comm) in
  * *loss.  Collective on comm. */

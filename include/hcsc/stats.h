@@ -47,6 +47,15 @@ int hcsc_stats_compute(MPI_Comm comm, const hcsc_tile *t, int64_t bands_total, i
 /* Not collective; accepts a zeroed s. */
 void hcsc_stats_free(hcsc_stats *s);
 
+/* The noise estimate alone: noise[ch] (ch < t->nchan) as above for
+ * channel ch of tiles t over comm (every rank passes the same channels of
+ * the scene, nchan alike, its own rows and columns; halo >= 1 filled to
+ * count the pairs across column tiles).  Same values as
+ * hcsc_stats_compute.  Memory: the pair differences of at most 16
+ * channels at a time, in double (hcsc_stats_compute's noise works the
+ * same way, band chunk by band chunk).  Collective on comm. */
+int hcsc_stats_noise(MPI_Comm comm, const hcsc_tile *t, int64_t cols_total, double *noise);
+
 /* Exact k-th smallest (0-based) of the values of each of nsets sets
  * distributed over comm: set i has n[i] local values v[i][0..n[i]) (no NaN)
  * and the global order statistic k[i] (< total count; a negative k gives

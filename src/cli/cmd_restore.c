@@ -66,6 +66,7 @@ typedef struct {
   double sigma, lambda, lowpass;
   int iters;
   int64_t rank;
+  int64_t codes; /* channels of the network's first code tensor */
   char model_path[4096];
 } restore_job;
 
@@ -263,7 +264,7 @@ cleanup:
 /* ---- methods ---------------------------------------------------------- */
 
 static int run_network(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, const hcsc_tile *W,
-                       hcsc_tile *y, hcsc_nn_figures *fig)
+                       hcsc_tile *y, hcsc_nn_figures *fig, hcsc_nn_timings *tm)
 {
   int err = 0, dims[3];
   hcsc_nn *net = NULL;
@@ -280,8 +281,14 @@ static int run_network(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, c
   if (net->cfg.bands != bands)
     HCSC_FAIL(HCSC_ESIZE, "%s: model %s is for %d bands but scene %s has %lld (no spectral resampling)",
               j->cli->cmd, j->model_path, net->cfg.bands, j->in, (long long)bands);
+  j->codes = net->cfg.natoms[0];
   HCSC_CHECK(hcsc_nn_exec_create(net, g, 0, &e));
   HCSC_CHECK(hcsc_error_agree(comm, hcsc_nn_exec_set_mask(e, W->data ? W : NULL)));
+  {
+    char label[64];
+    snprintf(label, sizeof label, "%s: network", j->cli->cmd);
+    HCSC_CHECK(hcsc_error_agree(comm, hcsc_nn_exec_set_progress(e, label)));
+  }
   if (j->sigma > 0) {
     /* nn.h's formulas with sigma_b = S for every band: wt_b = 1, s = S. */
     nz.bands = (int)bands;
@@ -294,6 +301,7 @@ static int run_network(restore_job *j, const hcsc_grid *g, const hcsc_tile *x, c
   }
   HCSC_CHECK(hcsc_nn_apply(e, g, x, W->data ? W : NULL, j->sigma > 0 ? &nz : NULL, y));
   hcsc_nn_exec_figures(e, fig);
+  hcsc_nn_exec_timings(e, tm);
 cleanup:
   hcsc_nn_noise_free(&nz);
   hcsc_nn_exec_destroy(&e);
@@ -447,6 +455,8 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
   hcsc_meta om;
   hcsc_meta_init(&om);
   hcsc_nn_figures fig = {0, 0, 0};
+  hcsc_nn_timings tm;
+  memset(&tm, 0, sizeof tm);
   hcsc_progress *bar = NULL;
   unsigned char *nodata = NULL;
   const hcsc_opt opts[] = {
@@ -524,7 +534,7 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
   HCSC_CHECK(hcsc_error_agree(cli->comm, hcsc_tile_alloc(&y, &box, box.nb, 0)));
   hcsc_progress_update(bar, 2, "mask");
   double t1 = MPI_Wtime();
-  if (method == M_NET) HCSC_CHECK(run_network(&J, g, &x, &W, &y, &fig));
+  if (method == M_NET) HCSC_CHECK(run_network(&J, g, &x, &W, &y, &fig, &tm));
   else if (method == M_SOLVER) HCSC_CHECK(run_solver(&J, g, &x, &W, &y));
   else HCSC_CHECK(run_pca(&J, g, &x, &y));
   double trun = MPI_Wtime() - t1;
@@ -538,8 +548,17 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
   }
   hcsc_progress_update(bar, 4, "written");
   hcsc_progress_finish(&bar);
-  double peak = hcsc_peak_rss_bytes();
-  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, &peak, 1, MPI_DOUBLE, MPI_MAX));
+  /* Peak memory against the rank's tile and one code tensor (B + M
+   * channels of the tile; B alone without a network): the max over ranks. */
+  double pk[2] = {hcsc_peak_rss_bytes(), 0.0};
+  pk[1] = pk[0] / ((double)box.nr * (double)box.nc * sizeof(float) * (double)(box.nb + J.codes));
+  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, pk, 2, MPI_DOUBLE, MPI_MAX));
+  const double peak = pk[0];
+  /* Network time by kind, the slowest rank's (the others wait for it). */
+  double tk[5] = {tm.conv, tm.halo, tm.spectral, tm.elementwise, tm.noise};
+  HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, tk, 5, MPI_DOUBLE, MPI_MAX));
+  const double tlayers = tk[0] + tk[1] + tk[2] + tk[3];
+  const double hshare = tlayers > 0 ? tk[1] / tlayers : 0.0;
   double ttot = MPI_Wtime() - t0;
   const double mpb = (double)meta->rows * (double)meta->cols * (double)meta->bands / 1e6;
   if (cli->rank == 0) {
@@ -547,16 +566,27 @@ static int restore(hcsc_cli *cli, int argc, char **argv, int inpaint)
     if (cli->json) {
       printf("{\"command\": \"%s\", \"input\": \"%s\", \"output\": \"%s\", \"method\": \"%s\", \"model\": \"%s\", "
              "\"ranks\": %d, \"holes\": %lld, \"seconds\": %.6f, \"total_seconds\": %.6f, "
-             "\"mpixel_bands_per_s\": %.6g, \"peak_rss_bytes\": %.0f, \"code_density\": %.6g}\n",
+             "\"mpixel_bands_per_s\": %.6g, \"peak_rss_bytes\": %.0f, \"peak_over_tile\": %.4g, "
+             "\"code_density\": %.6g, \"conv_seconds\": %.6f, \"halo_seconds\": %.6f, "
+             "\"spectral_seconds\": %.6f, \"elementwise_seconds\": %.6f, \"noise_seconds\": %.6f, "
+             "\"halo_share\": %.6f}\n",
              cli->cmd, J.in, J.out, mname, method == M_NET ? J.model_path : (J.dict ? J.dict : ""), cli->size,
-             (long long)holes, trun, ttot, mpb / trun, peak, fig.code_density);
+             (long long)holes, trun, ttot, mpb / trun, peak, pk[1], fig.code_density, tk[0], tk[1], tk[2],
+             tk[3], tk[4], hshare);
     } else if (cli->level >= HCSC_LOG_INFO) {
       printf("%s: %s -> %s, %s%s%s, %lld x %lld x %lld on %d rank%s, %.3f s (%.3g Mpixel*bands/s)\n", cli->cmd,
              J.in, J.out, mname, method == M_NET ? " " : "", method == M_NET ? J.model_path : "",
              (long long)meta->rows, (long long)meta->cols, (long long)meta->bands, cli->size,
              cli->size == 1 ? "" : "s", trun, mpb / trun);
       if (inpaint) printf("%s: %lld values filled\n", cli->cmd, (long long)holes);
-      if (cli->timings) printf("%s: peak memory (VmHWM, max over ranks) %.1f MiB\n", cli->cmd, peak / 1048576.0);
+      if (cli->timings) {
+        printf("%s: peak memory (VmHWM, max over ranks) %.1f MiB, %.2fx the rank's tile (B%s x rows x "
+               "cols floats)\n", cli->cmd, peak / 1048576.0, pk[1], method == M_NET ? " + M" : "");
+        if (method == M_NET)
+          printf("%s: network (slowest rank): conv %.3f s in %d ops, halo wait %.3f s (%.1f%% of the "
+                 "layer time), spectral %.3f s, elementwise %.3f s, noise estimate %.3f s\n",
+                 cli->cmd, tk[0], tm.nconv, tk[1], 100.0 * hshare, tk[2], tk[3], tk[4]);
+      }
     }
     fflush(stdout);
   }

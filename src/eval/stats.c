@@ -93,14 +93,133 @@ done:
   return err;
 }
 
+/* Bands whose pair differences are held at once (in double): a chunk
+ * costs 2 * NOISE_CHUNK / B of a float32 tile of B bands. */
+#define NOISE_CHUNK 16
+
+/* noise[gb] for the global bands gb of [0, B): channel ch of t is band
+ * gb0 + ch (a rank may hold none of a chunk's bands: G > 1).  Pairs across
+ * the right tile border come from t's halo (halo >= 1) unless outside the
+ * scene.  Chunk by chunk: the differences of NOISE_CHUNK bands, their
+ * global counts (one Allreduce), then the exact medians of d and |d - med|
+ * (hcsc_stats_select).  Collective on comm; every rank passes the same B. */
+static int noise_bands(MPI_Comm comm, const hcsc_tile *t, int64_t gb0, int64_t B,
+                       int64_t cols_total, double *noise)
+{
+  int err = 0;
+  const hcsc_box *bx = &t->box;
+  const int64_t nr = bx->nr, nc = bx->nc;
+  const int use_halo = t->halo >= 1 && bx->c0 + nc < cols_total;
+  const double inv_sqrt2 = 0.70710678118654752440;
+  double *dv[2 * NOISE_CHUNK] = {NULL}, sel[2 * NOISE_CHUNK];
+  int64_t dn[2 * NOISE_CHUNK], kk[2 * NOISE_CHUNK], cnt[NOISE_CHUNK];
+  for (int64_t b = 0; b < NOISE_CHUNK && b < t->nchan; b++)
+    HCSC_CALLOC(dv[b], nr * nc > 0 ? nr * nc : 1);
+cleanup:
+  err = hcsc_error_agree(comm, err);
+  for (int64_t cb = 0; !err && cb < B; cb += NOISE_CHUNK) {
+    const int n = (int)(B - cb < NOISE_CHUNK ? B - cb : NOISE_CHUNK);
+    hcsc_timer_start(HCSC_PHASE_COMPUTE);
+    int slot = 0; /* this rank's bands of the chunk take the slots in order */
+    for (int j = 0; j < n; j++) {
+      const int64_t ch = cb + j - gb0;
+      int64_t np = 0;
+      if (ch >= 0 && ch < t->nchan) {
+        double *d = dv[slot++];
+        for (int64_t r = 0; r < nr; r++) {
+          const float *row = &HCSC_TILE_AT(t, ch, r, 0);
+          for (int64_t c = 0; c < nc; c++) {
+            if (isnan(row[c])) continue;
+            if ((c + 1 < nc || use_halo) && !isnan(row[c + 1]))
+              d[np++] = ((double)row[c] - (double)row[c + 1]) * inv_sqrt2;
+          }
+        }
+        dv[NOISE_CHUNK + j] = d;
+      } else {
+        dv[NOISE_CHUNK + j] = NULL;
+      }
+      dn[j] = np;
+      cnt[j] = np;
+    }
+    hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+    hcsc_timer_start(HCSC_PHASE_REDUCE);
+    err = MPI_Allreduce(MPI_IN_PLACE, cnt, n, MPI_INT64_T, MPI_SUM, comm);
+    hcsc_timer_stop(HCSC_PHASE_REDUCE);
+    if (err != MPI_SUCCESS) {
+      err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce (noise pair counts)");
+      break;
+    }
+    /* The lower middle order statistic k = (N - 1) / 2 by selection; the
+     * upper one (k + 1, N even) from it: v_k again when more than k + 1
+     * values are <= v_k, else the smallest value above v_k (one
+     * Allreduce).  Exact, and half the passes of selecting both. */
+    double *sv[NOISE_CHUNK];
+    for (int j = 0; j < n; j++) {
+      sv[j] = dv[NOISE_CHUNK + j];
+      kk[j] = cnt[j] >= 2 ? (cnt[j] - 1) / 2 : -1;
+    }
+    for (int step = 0; step < 2 && !err; step++) {
+      err = hcsc_stats_select(comm, n, sv, dn, kk, sel);
+      if (err) break;
+      hcsc_timer_start(HCSC_PHASE_COMPUTE);
+      for (int j = 0; j < n; j++) {
+        int64_t le = 0;
+        double gt = INFINITY;
+        for (int64_t i = 0; sv[j] && i < dn[j]; i++) {
+          const double v = sv[j][i];
+          if (v <= sel[j]) le++;
+          else if (v < gt) gt = v;
+        }
+        kk[NOISE_CHUNK + j] = le;
+        sel[NOISE_CHUNK + j] = gt;
+      }
+      hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+      hcsc_timer_start(HCSC_PHASE_REDUCE);
+      err = MPI_Allreduce(MPI_IN_PLACE, kk + NOISE_CHUNK, n, MPI_INT64_T, MPI_SUM, comm);
+      if (err == MPI_SUCCESS)
+        err = MPI_Allreduce(MPI_IN_PLACE, sel + NOISE_CHUNK, n, MPI_DOUBLE, MPI_MIN, comm);
+      hcsc_timer_stop(HCSC_PHASE_REDUCE);
+      if (err != MPI_SUCCESS) {
+        err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce (noise medians)");
+        break;
+      }
+      for (int j = 0; j < n && !err; j++) {
+        const double hi = cnt[j] % 2 || kk[NOISE_CHUNK + j] > kk[j] + 1 ? sel[j] : sel[NOISE_CHUNK + j];
+        const double med = 0.5 * (sel[j] + hi);
+        if (step == 1) {
+          noise[cb + j] = 1.4826 * med;
+          continue;
+        }
+        if (sv[j])
+          for (int64_t i = 0; i < dn[j]; i++) sv[j][i] = fabs(sv[j][i] - med);
+      }
+    }
+  }
+  for (int b = 0; b < NOISE_CHUNK; b++) free(dv[b]);
+  return err;
+}
+
+/* Collective on comm. */
+int hcsc_stats_noise(MPI_Comm comm, const hcsc_tile *t, int64_t cols_total, double *noise)
+{
+  int err = 0;
+  if (!t || !t->data || !noise || t->box.c0 + t->box.nc > cols_total)
+    err = HCSC_ERR(HCSC_EINVAL, "hcsc_stats_noise: no tile or output, or a tile (cols %lld+%lld) "
+                   "outside a scene of %lld columns", t ? (long long)t->box.c0 : 0LL,
+                   t ? (long long)t->box.nc : 0LL, (long long)cols_total);
+  HCSC_CHECK(hcsc_error_agree(comm, err));
+  err = noise_bands(comm, t, 0, t->nchan, cols_total, noise);
+cleanup:
+  return err;
+}
+
 int hcsc_stats_compute(MPI_Comm comm, const hcsc_tile *t, int64_t bands_total, int64_t cols_total,
                        int noise, hcsc_stats *out)
 {
   int err = 0;
   const hcsc_box *bx = &t->box;
   const int64_t B = bands_total, nb = bx->nb, nr = bx->nr, nc = bx->nc;
-  double *acc = NULL, *ext = NULL, *sel = NULL, **dv = NULL;
-  int64_t *dn = NULL, *kk = NULL;
+  double *acc = NULL, *ext = NULL;
   memset(out, 0, sizeof *out);
   if (B < 1 || bx->b0 < 0 || bx->b0 + nb > B || t->nchan != nb || bx->c0 + nc > cols_total)
     HCSC_FAIL(HCSC_ERANGE, "statistics: tile (bands %lld+%lld, cols %lld+%lld, %lld channels) does "
@@ -117,19 +236,12 @@ int hcsc_stats_compute(MPI_Comm comm, const hcsc_tile *t, int64_t bands_total, i
   HCSC_CALLOC(out->npairs, B);
   HCSC_CALLOC(acc, 3 * B);  /* sum, count, pairs; later sum of squared deviations */
   HCSC_CALLOC(ext, 2 * B);  /* -min, max */
-  HCSC_CALLOC(dv, 2 * B);
-  HCSC_CALLOC(dn, 2 * B);
-  HCSC_CALLOC(kk, 2 * B);
-  HCSC_CALLOC(sel, 2 * B);
-  if (noise)
-    for (int64_t b = 0; b < nb; b++) HCSC_CALLOC(dv[bx->b0 + b], nr * nc);
 cleanup:
   err = hcsc_error_agree(comm, err);
   if (err) goto done;
 
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   for (int64_t b = 0; b < 2 * B; b++) ext[b] = -INFINITY;
-  const double inv_sqrt2 = 0.70710678118654752440;
   for (int64_t b = 0; b < nb; b++) {
     const int64_t gb = bx->b0 + b;
     double s = 0, n = 0, lo = INFINITY, hi = -INFINITY;
@@ -146,13 +258,11 @@ cleanup:
         n += 1;
         if (x < lo) lo = x;
         if (x > hi) hi = x;
-        if (noise && (c + 1 < nc || (c + 1 == nc && use_halo)) && !isnan(row[c + 1]))
-          dv[gb][np++] = (x - (double)row[c + 1]) * inv_sqrt2;
+        if ((c + 1 < nc || use_halo) && !isnan(row[c + 1])) np++;
       }
     }
     acc[gb] = s, acc[B + gb] = n, acc[2 * B + gb] = (double)np;
     ext[gb] = -lo, ext[B + gb] = hi;
-    dn[gb] = np;
   }
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
   hcsc_timer_start(HCSC_PHASE_REDUCE);
@@ -192,34 +302,10 @@ cleanup:
     for (int64_t b = 0; b < B; b++) out->noise[b] = NAN;
     goto done;
   }
-  /* Median of d: the two middle order statistics (sets 0..B-1 low, B..2B-1
-   * high), then the same on |d - median|. */
-  for (int64_t b = 0; b < B; b++) {
-    int64_t N = out->npairs[b];
-    dv[B + b] = dv[b];
-    dn[B + b] = dn[b];
-    kk[b] = N >= 2 ? (N - 1) / 2 : -1;
-    kk[B + b] = N >= 2 ? N / 2 : -1;
-  }
-  for (int step = 0; step < 2; step++) {
-    HCSC_CHECK(hcsc_stats_select(comm, (int)(2 * B), dv, dn, kk, sel));
-    for (int64_t b = 0; b < B; b++) {
-      double med = 0.5 * (sel[b] + sel[B + b]);
-      if (step == 1) {
-        out->noise[b] = 1.4826 * med;
-        continue;
-      }
-      if (dv[b])
-        for (int64_t j = 0; j < dn[b]; j++) dv[b][j] = fabs(dv[b][j] - med);
-    }
-  }
+  /* The differences are made again band chunk by band chunk: holding
+   * them all (in double) would cost twice the tile. */
+  err = noise_bands(comm, t, bx->b0, B, cols_total, out->noise);
 done:
-  if (dv)
-    for (int64_t b = 0; b < B; b++) free(dv[b]);
-  free(dv);
-  free(dn);
-  free(kk);
-  free(sel);
   free(acc);
   free(ext);
   if (err) hcsc_stats_free(out);

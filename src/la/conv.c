@@ -32,8 +32,11 @@ struct hcsc_conv {
   float *wana; /* [M][C][k][k]: d with flipped taps (direct backend) */
   /* Analysis region, tile coordinates: rows [lo_r, hi_r), cols [lo_c, hi_c). */
   int64_t lo_r, hi_r, lo_c, hi_c;
-  float *rpad; /* C x (hi_r - lo_r + k - 1) x (hi_c - lo_c + k - 1) */
-  float *u;    /* M x (hi_r - lo_r) x (hi_c - lo_c) */
+  /* Analysis scratch: rpad, C x (hi_r - lo_r + k - 1) x (hi_c - lo_c + k - 1),
+   * then u, M x (hi_r - lo_r) x (hi_c - lo_c).  The plan's own (allocated at
+   * the first analysis) or the caller's (hcsc_conv_set_work). */
+  float *own, *work;
+  size_t nwork;
   hcsc_conv_fft *fft;
   int fft_block;
 };
@@ -108,8 +111,7 @@ void hcsc_conv_destroy(hcsc_conv **pop)
   op = *pop;
   free(op->wsyn);
   free(op->wana);
-  free(op->rpad);
-  free(op->u);
+  free(op->own);
   hcsc_conv_fft_destroy(&op->fft);
   free(op);
   *pop = NULL;
@@ -215,15 +217,9 @@ int hcsc_conv_create(const hcsc_dict *d, const hcsc_box *box, int64_t rows, int6
     op->fft_block = B;
   }
 
+  /* No analysis scratch here: synthesis-only plans never need one, and
+   * the plans of one network share a single buffer (hcsc_conv_set_work). */
   hcsc_timer_start(HCSC_PHASE_SETUP);
-  {
-    const int64_t enr = op->hi_r - op->lo_r, enc = op->hi_c - op->lo_c;
-    HCSC_CALLOC(op->rpad, (size_t)op->C * (enr + op->k - 1) * (enc + op->k - 1));
-    HCSC_CALLOC(op->u, (size_t)op->M * enr * enc);
-    /* Touch them now (calloc maps lazily): page faults belong to setup. */
-    memset(op->rpad, 0, sizeof(float) * (size_t)op->C * (enr + op->k - 1) * (enc + op->k - 1));
-    memset(op->u, 0, sizeof(float) * (size_t)op->M * enr * enc);
-  }
   if (op->backend == HCSC_CONV_FFT) {
     err = hcsc_conv_fft_create(op->M, op->C, op->k, op->fft_block, &op->fft);
   } else {
@@ -279,71 +275,206 @@ static int check_tile(const hcsc_conv *op, const hcsc_tile *t, int64_t nchan, in
   return 0;
 }
 
+size_t hcsc_conv_work_size(const hcsc_conv *op)
+{
+  if (!op) return 0;
+  const int64_t enr = op->hi_r - op->lo_r, enc = op->hi_c - op->lo_c;
+  return (size_t)op->C * (size_t)(enr + op->k - 1) * (size_t)(enc + op->k - 1) +
+         (size_t)op->M * (size_t)enr * (size_t)enc;
+}
+
+/* Not collective.  work stays the caller's. */
+int hcsc_conv_set_work(hcsc_conv *op, float *work, size_t n)
+{
+  if (!op) return HCSC_ERR(HCSC_EINVAL, "hcsc_conv_set_work: no operator");
+  if (work && n < hcsc_conv_work_size(op))
+    return HCSC_ERR(HCSC_ESIZE, "hcsc_conv_set_work: %zu floats given, the analysis of %d atoms x %d "
+                    "channels on this tile needs %zu", n, op->M, op->C, hcsc_conv_work_size(op));
+  op->work = work ? work : op->own;
+  op->nwork = work ? n : (op->own ? hcsc_conv_work_size(op) : 0);
+  return 0;
+}
+
+/* The analysis scratch: the caller's, else the plan's own, made now.
+ * malloc, not calloc + memset: every cell read is written first, and
+ * untouched pages of a large tile cost nothing. */
+static int get_work(hcsc_conv *op)
+{
+  if (op->work) return 0;
+  const size_t n = hcsc_conv_work_size(op);
+  op->own = malloc((n ? n : 1) * sizeof(float));
+  if (!op->own)
+    return HCSC_ERR(HCSC_ENOMEM, "convolution: out of memory for the analysis scratch (%.1f MiB)",
+                    (double)n * sizeof(float) / 1048576.0);
+  op->work = op->own;
+  op->nwork = n;
+  return 0;
+}
+
+/* Output rows [r0, r1) x cols [c0, c1) of a part of the region rows [R0, R1)
+ * x cols [C0, C1): the inner box is the region shrunk by lo before and hi
+ * after (clamped to the region: empty when it is thinner than lo + hi);
+ * the border is the region minus the inner box, as up to four strips
+ * (full-width top and bottom, then left and right).  Returns the number of
+ * boxes written into b (4 ints each). */
+static int part_boxes(hcsc_conv_part part, int64_t R0, int64_t R1, int64_t C0, int64_t C1,
+                      int64_t r_lo, int64_t r_hi, int64_t c_lo, int64_t c_hi, int64_t b[4][4])
+{
+  int64_t ir0 = R0 + r_lo, ir1 = R1 - r_hi, ic0 = C0 + c_lo, ic1 = C1 - c_hi;
+  int n = 0;
+  if (ir1 <= ir0 || ic1 <= ic0) ir0 = ir1 = R0, ic0 = ic1 = C0; /* no inner box */
+  if (part == HCSC_CONV_WHOLE) {
+    b[0][0] = R0, b[0][1] = R1, b[0][2] = C0, b[0][3] = C1;
+    return 1;
+  }
+  if (part == HCSC_CONV_INNER) {
+    if (ir1 <= ir0) return 0;
+    b[0][0] = ir0, b[0][1] = ir1, b[0][2] = ic0, b[0][3] = ic1;
+    return 1;
+  }
+  if (ir1 <= ir0) {
+    b[0][0] = R0, b[0][1] = R1, b[0][2] = C0, b[0][3] = C1;
+    return 1;
+  }
+  const int64_t s[4][4] = {{R0, ir0, C0, C1}, {ir1, R1, C0, C1}, {ir0, ir1, C0, ic0},
+                           {ir0, ir1, ic1, C1}};
+  for (int i = 0; i < 4; i++)
+    if (s[i][1] > s[i][0] && s[i][3] > s[i][2]) {
+      for (int j = 0; j < 4; j++) b[n][j] = s[i][j];
+      n++;
+    }
+  return n;
+}
+
 /* Not collective. */
-int hcsc_conv_synth(hcsc_conv *op, const hcsc_tile *z, hcsc_tile *x)
+int hcsc_conv_synth_part(hcsc_conv *op, const hcsc_tile *z, hcsc_tile *x, hcsc_conv_part part)
 {
   int err = 0;
   if (!op) return HCSC_ERR(HCSC_EINVAL, "hcsc_conv_synth: no operator");
+  if (part != HCSC_CONV_WHOLE && part != HCSC_CONV_INNER && part != HCSC_CONV_BORDER)
+    return HCSC_ERR(HCSC_EINVAL, "hcsc_conv_synth: unknown part %d", (int)part);
   HCSC_CHECK(check_tile(op, z, op->M, op->h, "code (z)"));
   HCSC_CHECK(check_tile(op, x, op->C, 0, "output (x)"));
+  /* FFT: no overlap, everything after the halo. */
+  if (op->backend == HCSC_CONV_FFT && part == HCSC_CONV_INNER) return 0;
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   {
-    const float *in = &HCSC_TILE_AT(z, 0, -op->a, -op->a);
-    float *o = &HCSC_TILE_AT(x, 0, 0, 0);
     const int64_t ip = z->ldr * z->ldc, opl = x->ldr * x->ldc;
-    if (op->backend == HCSC_CONV_FFT)
-      hcsc_conv_fft_run(op->fft, 0, in, ip, z->ldc, op->box.nr + op->k - 1, op->box.nc + op->k - 1,
-                        o, opl, x->ldc, op->box.nr, op->box.nc);
-    else
-      hcsc_conv_direct_run(op->C, op->M, op->k, op->wsyn, in, ip, z->ldc, o, opl, x->ldc,
-                           op->box.nr, op->box.nc);
+    if (op->backend == HCSC_CONV_FFT) {
+      hcsc_conv_fft_run(op->fft, 0, &HCSC_TILE_AT(z, 0, -op->a, -op->a), ip, z->ldc,
+                        op->box.nr + op->k - 1, op->box.nc + op->k - 1, &HCSC_TILE_AT(x, 0, 0, 0),
+                        opl, x->ldc, op->box.nr, op->box.nc);
+    } else {
+      /* Output row r reads z rows r - a .. r + h: rows [a, nr - h) need no halo. */
+      int64_t b[4][4];
+      const int nb = part_boxes(part, 0, op->box.nr, 0, op->box.nc, op->a, op->h, op->a, op->h, b);
+      for (int i = 0; i < nb; i++)
+        hcsc_conv_direct_run(op->C, op->M, op->k, op->wsyn,
+                             &HCSC_TILE_AT(z, 0, b[i][0] - op->a, b[i][2] - op->a), ip, z->ldc,
+                             &HCSC_TILE_AT(x, 0, b[i][0], b[i][2]), opl, x->ldc, b[i][1] - b[i][0],
+                             b[i][3] - b[i][2]);
+    }
   }
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
 cleanup:
   return err;
 }
 
+int hcsc_conv_synth(hcsc_conv *op, const hcsc_tile *z, hcsc_tile *x)
+{
+  return hcsc_conv_synth_part(op, z, x, HCSC_CONV_WHOLE);
+}
+
+/* r on the analysis input region (tile rows lo_r - h .. hi_r + a - 1), zero
+ * outside the scene and outside r's halo (never needed there: see the top);
+ * interior = 1: only the cells of r's interior (the inner part's input). */
+static void fill_rpad(hcsc_conv *op, const hcsc_tile *r, int interior)
+{
+  const int k = op->k, h = op->h;
+  const int64_t enr = op->hi_r - op->lo_r, enc = op->hi_c - op->lo_c;
+  const int64_t pnr = enr + k - 1, pnc = enc + k - 1, nr = op->box.nr, nc = op->box.nc;
+  for (int64_t c = 0; c < op->C; c++)
+    for (int64_t i = 0; i < pnr; i++) {
+      const int64_t tr = op->lo_r - h + i, gr = op->box.r0 + tr;
+      float *dst = op->work + (c * pnr + i) * pnc;
+      if (interior) {
+        if (tr < 0 || tr >= nr) continue;
+        memcpy(dst + (h - op->lo_c), &HCSC_TILE_AT(r, c, tr, 0), sizeof(float) * (size_t)nc);
+        continue;
+      }
+      if (tr < -r->halo || tr >= nr + r->halo || gr < 0 || gr >= op->rows) {
+        memset(dst, 0, sizeof(float) * (size_t)pnc);
+        continue;
+      }
+      for (int64_t j = 0; j < pnc; j++) {
+        const int64_t tc = op->lo_c - h + j, gc = op->box.c0 + tc;
+        dst[j] = (tc < -r->halo || tc >= nc + r->halo || gc < 0 || gc >= op->cols)
+                     ? 0.0f
+                     : HCSC_TILE_AT(r, c, tr, tc);
+      }
+    }
+}
+
 /* Not collective. */
-int hcsc_conv_analysis(hcsc_conv *op, const hcsc_tile *r, hcsc_tile *g)
+int hcsc_conv_analysis_part(hcsc_conv *op, const hcsc_tile *r, hcsc_tile *g, hcsc_conv_part part)
 {
   int err = 0;
   if (!op) return HCSC_ERR(HCSC_EINVAL, "hcsc_conv_analysis: no operator");
+  if (part != HCSC_CONV_WHOLE && part != HCSC_CONV_INNER && part != HCSC_CONV_BORDER)
+    return HCSC_ERR(HCSC_EINVAL, "hcsc_conv_analysis: unknown part %d", (int)part);
   HCSC_CHECK(check_tile(op, r, op->C, op->h, "residual (r)"));
   HCSC_CHECK(check_tile(op, g, op->M, 0, "output (g)"));
+  if (op->backend == HCSC_CONV_FFT && part == HCSC_CONV_INNER) return 0;
+  HCSC_CHECK(get_work(op));
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   {
-    const int k = op->k, h = op->h;
+    const int k = op->k;
     const int64_t enr = op->hi_r - op->lo_r, enc = op->hi_c - op->lo_c;
     const int64_t pnr = enr + k - 1, pnc = enc + k - 1;
     const int64_t nr = op->box.nr, nc = op->box.nc;
-    /* r on the input region (tile rows lo_r - h .. hi_r + a - 1), zero outside
-     * the scene and outside r's halo (never needed there: see the top). */
-    for (int64_t c = 0; c < op->C; c++)
-      for (int64_t i = 0; i < pnr; i++) {
-        const int64_t tr = op->lo_r - h + i, gr = op->box.r0 + tr;
-        float *dst = op->rpad + (c * pnr + i) * pnc;
-        if (tr < -r->halo || tr >= nr + r->halo || gr < 0 || gr >= op->rows) {
-          memset(dst, 0, sizeof(float) * (size_t)pnc);
-          continue;
-        }
-        for (int64_t j = 0; j < pnc; j++) {
-          const int64_t tc = op->lo_c - h + j, gc = op->box.c0 + tc;
-          dst[j] = (tc < -r->halo || tc >= nc + r->halo || gc < 0 || gc >= op->cols)
-                       ? 0.0f
-                       : HCSC_TILE_AT(r, c, tr, tc);
-        }
+    float *rpad = op->work, *u0 = op->work + (size_t)op->C * pnr * pnc;
+    const int fft = op->backend == HCSC_CONV_FFT;
+    fill_rpad(op, r, part == HCSC_CONV_INNER);
+    if (fft) {
+      hcsc_conv_fft_run(op->fft, 1, rpad, pnr * pnc, pnc, pnr, pnc, u0, enr * enc, enc, enr, enc);
+    } else {
+      /* u at tile row tr reads r rows tr - h .. tr + a, and the fold adds
+       * into rows [0, a) and [nr - h, nr) at a scene edge: rows [h, nr - h)
+       * (h >= a) need no halo and are final once computed.  The border part
+       * holds every row that receives a fold. */
+      int64_t b[4][4];
+      const int nb = part_boxes(part, op->lo_r, op->hi_r, op->lo_c, op->hi_c, op->h - op->lo_r,
+                                op->h + op->hi_r - nr, op->h - op->lo_c, op->h + op->hi_c - nc, b);
+      for (int i = 0; i < nb; i++) {
+        const int64_t ur = b[i][0] - op->lo_r, uc = b[i][2] - op->lo_c;
+        hcsc_conv_direct_run(op->M, op->C, k, op->wana, rpad + ur * pnc + uc, pnr * pnc, pnc,
+                             u0 + ur * enc + uc, enr * enc, enc, b[i][1] - b[i][0],
+                             b[i][3] - b[i][2]);
       }
-    if (op->backend == HCSC_CONV_FFT)
-      hcsc_conv_fft_run(op->fft, 1, op->rpad, pnr * pnc, pnc, pnr, pnc, op->u, enr * enc, enc, enr,
-                        enc);
-    else
-      hcsc_conv_direct_run(op->M, op->C, k, op->wana, op->rpad, pnr * pnc, pnc, op->u, enr * enc,
-                           enc, enr, enc);
+    }
+    if (part == HCSC_CONV_INNER) {
+      /* The inner box of u is final (no fold reaches it): straight into g. */
+      int64_t b[4][4];
+      if (part_boxes(part, op->lo_r, op->hi_r, op->lo_c, op->hi_c, op->h - op->lo_r,
+                     op->h + op->hi_r - nr, op->h - op->lo_c, op->h + op->hi_c - nc, b))
+        for (int64_t m = 0; m < op->M; m++)
+          for (int64_t tr = b[0][0]; tr < b[0][1]; tr++)
+            memcpy(&HCSC_TILE_AT(g, m, tr, b[0][2]),
+                   u0 + (m * enr + tr - op->lo_r) * enc + b[0][2] - op->lo_c,
+                   sizeof(float) * (size_t)(b[0][3] - b[0][2]));
+      goto done;
+    }
     /* Fold (the adjoint of the symmetric extension): rows over the full
      * region width first, then columns over the interior rows, so that
-     * corner sums travel to their mirrored rows and then columns. */
+     * corner sums travel to their mirrored rows and then columns.  The
+     * border part copies only what the inner part did not. */
+    int64_t ib[4][4] = {{0}};
+    const int have_inner =
+        part == HCSC_CONV_BORDER && !fft &&
+        part_boxes(HCSC_CONV_INNER, op->lo_r, op->hi_r, op->lo_c, op->hi_c, op->h - op->lo_r,
+                   op->h + op->hi_r - nr, op->h - op->lo_c, op->h + op->hi_c - nc, ib);
     for (int64_t m = 0; m < op->M; m++) {
-      float *u = op->u + m * enr * enc;
+      float *u = u0 + m * enr * enc;
 #define U(tr, tc) u[((tr) - op->lo_r) * enc + ((tc) - op->lo_c)]
       for (int64_t tr = op->lo_r; tr < op->hi_r; tr++) {
         if (tr >= 0 && tr < nr) continue;
@@ -356,14 +487,27 @@ int hcsc_conv_analysis(hcsc_conv *op, const hcsc_tile *r, hcsc_tile *g)
           const int64_t to = hcsc_mirror_index(op->box.c0 + tc, op->cols) - op->box.c0;
           U(tr, to) += U(tr, tc);
         }
-      for (int64_t tr = 0; tr < nr; tr++)
+      for (int64_t tr = 0; tr < nr; tr++) {
+        if (have_inner && tr >= ib[0][0] && tr < ib[0][1]) {
+          memcpy(&HCSC_TILE_AT(g, m, tr, 0), &U(tr, 0), sizeof(float) * (size_t)ib[0][2]);
+          memcpy(&HCSC_TILE_AT(g, m, tr, ib[0][3]), &U(tr, ib[0][3]),
+                 sizeof(float) * (size_t)(nc - ib[0][3]));
+          continue;
+        }
         memcpy(&HCSC_TILE_AT(g, m, tr, 0), &U(tr, 0), sizeof(float) * (size_t)nc);
+      }
 #undef U
     }
   }
+done:
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
 cleanup:
   return err;
+}
+
+int hcsc_conv_analysis(hcsc_conv *op, const hcsc_tile *r, hcsc_tile *g)
+{
+  return hcsc_conv_analysis_part(op, r, g, HCSC_CONV_WHOLE);
 }
 
 /* Not collective. */

@@ -1,10 +1,12 @@
 /* hypercsc — unrolled networks: the executor of a graph on one tile shape
- * (forward, backward, noise estimates, figures).
+ * (create, buffers, forward, figures; the backward is in exec_backward.c,
+ * the noise estimate in exec_noise.c, the shared state in exec_impl.h).
  *
  * Tensors are tiles on the exec's box.  Each tensor's halo is the widest
  * any convolution needs of it: as the input of a SYNTH/ANALYSIS (forward)
- * or as the output of one (its gradient is the operand of the adjoint in
- * the backward); gradients have the shape of their tensors.  One halo plan
+ * or, in a train exec, as the output of one (its gradient is the operand
+ * of the adjoint in the backward); gradients have the shape of their
+ * tensors.  One halo plan
  * per (halo, channels) pair, one hcsc_conv plan per convolution parameter
  * (its dictionary points into net->params, never freed here).
  *
@@ -15,7 +17,19 @@
  * Memory: a train exec keeps every tensor (the backward reads them) and a
  * gradient of each.  Otherwise a tensor's buffer goes back to a pool after
  * the last op that reads it (liveness from the op list) and is reused by
- * the next tensor that fits, so a deep network holds a few tensors. */
+ * the next tensor that fits, so a deep network holds a few tensors; the
+ * input tensor is the caller's x and the output tensor the caller's y
+ * whenever their layouts allow (no copies of the scene), and the
+ * convolution plans share one analysis scratch (they never run at once).
+ * The noise estimate holds 16 bands at a time.
+ *
+ * Overlap: a convolution whose operand needs a halo exchange runs its
+ * inner part (hcsc_conv_*_part) between hcsc_halo_begin and
+ * hcsc_halo_end, its border after; the result is bit for bit the same.
+ * HCSC_NN_OVERLAP=0 in the environment (read at create) turns it off, for
+ * tests and measurements.  The forward records per-kind seconds
+ * (hcsc_nn_exec_timings): the halo figure is the time spent waiting for
+ * halos after that overlap. */
 #include "config.h"
 
 #include <math.h>
@@ -23,54 +37,11 @@
 #include <string.h>
 
 #include "hcsc/error.h"
-#include "hcsc/stats.h"
+#include "hcsc/progress.h"
 #include "hcsc/timer.h"
 #include "nn/layers.h"
+#include "nn/exec_impl.h"
 #include "nn/nn_impl.h"
-
-enum { HALO_NONE = 0, HALO_MIRROR, HALO_ZERO };
-
-typedef struct {
-  int halo;
-  int64_t nchan;
-  hcsc_halo *h;
-} plan_ent;
-
-struct hcsc_nn_exec {
-  hcsc_nn *net;
-  const hcsc_grid *grid;
-  MPI_Comm comm;
-  int nranks, train;
-  hcsc_box box;
-  int64_t rows, cols;
-  int nt, nops;
-  int *halo;      /* [nt] */
-  int *last;      /* [nt] last op reading the tensor (nops: keep) */
-  int *hstate;    /* [nt] what the halo of t[i] holds */
-  int *gset;      /* [nt] gradient written */
-  hcsc_tile *t, *g;
-  int nplans;
-  plan_ent *plans;
-  hcsc_conv **conv; /* [nparams] */
-  hcsc_dict *dict;  /* [nparams] views into net->params */
-  uint64_t version;
-  float *bw;        /* [B] band_w * wt of the last forward */
-  double *wt;       /* [B] */
-  double level;
-  const hcsc_tile *mask; /* data mask W (1 or B channels), by reference, or NULL */
-  double *dscr;     /* [max channels] */
-  float *gloc;      /* [net->size] this backward's parameter gradients */
-  int nscr;
-  hcsc_tile *scr;   /* conv outputs to be added, by channel count */
-  float **pool;
-  size_t *pool_cap;
-  int npool, cap_pool;
-  double *dbuf;     /* serial noise estimate: the pair differences of a band */
-  int64_t dbuf_n;
-  int have_fwd;
-  double bytes, flops, dens_sum;
-  int dens_n;
-};
 
 static hcsc_halo *find_plan(const hcsc_nn_exec *e, int halo, int64_t nchan)
 {
@@ -91,14 +62,18 @@ static int add_plan_key(hcsc_nn_exec *e, int halo, int64_t nchan)
   return 0;
 }
 
-/* A buffer of at least n floats: from the pool (the smallest that fits)
- * or new (zeroed). */
+/* A buffer of at least n floats: from the pool (the smallest that fits,
+ * if it is not much larger: a code tensor parked in a B-channel buffer
+ * would make the next B-channel tensor allocate one more) or new
+ * (zeroed). */
 static float *buf_get(hcsc_nn_exec *e, size_t n)
 {
   int best = -1;
   float *p;
   for (int i = 0; i < e->npool; i++)
-    if (e->pool_cap[i] >= n && (best < 0 || e->pool_cap[i] < e->pool_cap[best])) best = i;
+    if (e->pool_cap[i] >= n && e->pool_cap[i] - n <= n / 4 &&
+        (best < 0 || e->pool_cap[i] < e->pool_cap[best]))
+      best = i;
   if (best >= 0) {
     p = e->pool[best];
     e->pool[best] = e->pool[e->npool - 1];
@@ -113,7 +88,7 @@ static float *buf_get(hcsc_nn_exec *e, size_t n)
 
 static int buf_put(hcsc_nn_exec *e, float *p, size_t n)
 {
-  if (!p) return 0;
+  if (!p || p == e->ext_in) return 0;
   if (e->npool == e->cap_pool) {
     int cap = e->cap_pool ? 2 * e->cap_pool : 8;
     float **q = realloc(e->pool, sizeof(*q) * (size_t)cap);
@@ -129,8 +104,23 @@ static int buf_put(hcsc_nn_exec *e, float *p, size_t n)
   e->pool_cap[e->npool++] = n;
   return 0;
 fail:
-  free(p);
-  e->bytes -= (double)n * sizeof(float);
+  if (p != e->ext_out) {
+    free(p);
+    e->bytes -= (double)n * sizeof(float);
+  }
+  return 0;
+}
+
+/* Take buffer p out of the pool: 1 if it was there. */
+static int pool_take(hcsc_nn_exec *e, const float *p)
+{
+  for (int i = 0; i < e->npool; i++)
+    if (e->pool[i] == p) {
+      e->pool[i] = e->pool[e->npool - 1];
+      e->pool_cap[i] = e->pool_cap[e->npool - 1];
+      e->npool--;
+      return 1;
+    }
   return 0;
 }
 
@@ -168,7 +158,7 @@ static void tile_shape(hcsc_tile *t, const hcsc_box *box, int64_t nchan, int hal
  * The ranks agree on err first (one Allreduce) unless nothing is to be
  * exchanged; state (same on every rank: it follows the op list) skips
  * repeated exchanges of a tensor.  Collective on the grid's comm. */
-static int fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
+int nn_exec_fill_halo(hcsc_nn_exec *e, hcsc_tile *t, int *state, int want, int err)
 {
   hcsc_halo *h = NULL;
   if (state && *state == want) return err;
@@ -220,6 +210,8 @@ void hcsc_nn_exec_destroy(hcsc_nn_exec **pe)
   free(e->dscr);
   free(e->gloc);
   free(e->dbuf);
+  free(e->work);
+  free(e->bar_label);
   free(e);
   *pe = NULL;
 }
@@ -251,6 +243,10 @@ int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_
   e->grid = grid;
   e->comm = comm;
   e->train = train ? 1 : 0;
+  {
+    const char *ov = getenv("HCSC_NN_OVERLAP");
+    e->overlap = !(ov && strcmp(ov, "0") == 0);
+  }
   e->box = hcsc_grid_box(grid);
   hcsc_grid_scene(grid, NULL, &e->rows, &e->cols);
   MPI_Comm_size(comm, &e->nranks);
@@ -283,7 +279,9 @@ int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_
       const hcsc_nn_param *p = &net->table[op->param];
       const int k = (int)p->shape[2], h = k - 1 - (k - 1) / 2;
       if (h > e->halo[op->in]) e->halo[op->in] = h;
-      if (h > e->halo[op->out]) e->halo[op->out] = h;
+      /* The output's halo serves only its gradient (the backward's
+       * operand): none for inference. */
+      if (e->train && h > e->halo[op->out]) e->halo[op->out] = h;
       if (!e->conv[op->param]) {
         hcsc_dict *d = &e->dict[op->param];
         d->natoms = (int)p->shape[0];
@@ -301,7 +299,31 @@ int hcsc_nn_exec_create(hcsc_nn *net, const hcsc_grid *grid, int train, hcsc_nn_
     tile_shape(&e->t[i], &e->box, g->tensors[i].nchan, e->halo[i]);
     add_plan_key(e, e->halo[i], g->tensors[i].nchan);
   }
-  add_plan_key(e, 1, net->cfg.bands); /* noise estimates */
+  /* Noise estimates: chunks of NOISE_BANDS bands and the last, shorter one. */
+  add_plan_key(e, 1, net->cfg.bands < NOISE_BANDS ? net->cfg.bands : NOISE_BANDS);
+  if (net->cfg.bands % NOISE_BANDS) add_plan_key(e, 1, net->cfg.bands % NOISE_BANDS);
+  {
+    /* One analysis scratch for every plan that runs an analysis (in the
+     * backward, synthesis plans do too).  malloc: pages are touched by the
+     * first analysis, not here. */
+    size_t need = 0;
+    for (int i = 0; i < e->nops; i++) {
+      const nn_op *op = &g->ops[i];
+      if (op->kind != NN_OP_ANALYSIS && !(e->train && op->kind == NN_OP_SYNTH)) continue;
+      const size_t n = hcsc_conv_work_size(e->conv[op->param]);
+      if (n > need) need = n;
+    }
+    if (need) {
+      e->work = malloc(need * sizeof(float));
+      if (!e->work)
+        HCSC_FAIL(HCSC_ENOMEM, "network executor: out of memory for the convolution scratch "
+                  "(%.1f MiB)", (double)need * sizeof(float) / 1048576.0);
+      e->bytes += (double)need * sizeof(float);
+      for (int i = 0; i < net->nparams; i++)
+        if (e->conv[i] && hcsc_conv_work_size(e->conv[i]) <= need)
+          HCSC_CHECK(hcsc_conv_set_work(e->conv[i], e->work, need));
+    }
+  }
   e->version = net->version;
   if (e->train) {
     HCSC_CALLOC(e->g, e->nt);
@@ -327,7 +349,7 @@ cleanup:
 /* An input (tensor 0) or output-side tile: this rank's box and the
  * tensor's channels (B for every architecture; graphs built by hand in
  * tests may end on another channel count). */
-static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const char *what)
+int nn_exec_check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const char *what)
 {
   const int64_t nchan = e->net->graph->tensors[tensor].nchan;
   if (!t || !t->data)
@@ -342,137 +364,8 @@ static int check_io(const hcsc_nn_exec *e, const hcsc_tile *t, int tensor, const
   return 0;
 }
 
-/* The k-th smallest of v[0..n) (0-based; v reordered): Hoare's selection. */
-static double select_kth(double *v, int64_t n, int64_t k)
-{
-  int64_t lo = 0, hi = n - 1;
-  while (hi > lo) {
-    const double piv = v[lo + (hi - lo) / 2];
-    int64_t i = lo, j = hi;
-    while (i <= j) {
-      while (v[i] < piv) i++;
-      while (v[j] > piv) j--;
-      if (i <= j) {
-        const double t = v[i];
-        v[i++] = v[j];
-        v[j--] = t;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else break;
-  }
-  return v[k];
-}
-
-/* Median of v[0..n) as stats.h defines it (the mean of the two middle order
- * statistics; the same numbers, so the same estimate to the last bit). */
-static double median_of(double *v, int64_t n)
-{
-  const int64_t k = (n - 1) / 2;
-  const double lo = select_kth(v, n, k);
-  double hi = lo;
-  if (n % 2 == 0) {
-    /* After selection v[k+1..n) >= v[k]: the next order statistic is their minimum. */
-    hi = v[k + 1];
-    for (int64_t i = k + 2; i < n; i++)
-      if (v[i] < hi) hi = v[i];
-  }
-  return 0.5 * (lo + hi);
-}
-
-/* Per-band 1.4826 MAD of horizontal differences of a whole scene held by
- * one rank (no mask): stats.h's estimate without its allocations, its
- * other statistics and its radix passes (the training and patch executors
- * call it for every sample).  NaN where a band has < 2 pairs. */
-static int noise_serial(hcsc_nn_exec *e, const hcsc_tile *x, double *sigma)
-{
-  const int64_t nr = e->box.nr, nc = e->box.nc, need = nr * (nc > 0 ? nc - 1 : 0);
-  const double inv_sqrt2 = 0.70710678118654752440;
-  if (need > e->dbuf_n) {
-    double *d = realloc(e->dbuf, (size_t)(need ? need : 1) * sizeof *d);
-    if (!d) return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory (noise estimate)");
-    e->dbuf = d;
-    e->dbuf_n = need;
-  }
-  for (int64_t b = 0; b < x->nchan; b++) {
-    int64_t np = 0;
-    for (int64_t r = 0; r < nr; r++) {
-      const float *row = &HCSC_TILE_AT(x, b, r, 0);
-      for (int64_t c = 0; c + 1 < nc; c++)
-        if (!isnan(row[c]) && !isnan(row[c + 1]))
-          e->dbuf[np++] = ((double)row[c] - (double)row[c + 1]) * inv_sqrt2;
-    }
-    if (np < 2) {
-      sigma[b] = NAN;
-      continue;
-    }
-    const double med = median_of(e->dbuf, np);
-    for (int64_t j = 0; j < np; j++) e->dbuf[j] = fabs(e->dbuf[j] - med);
-    sigma[b] = 1.4826 * median_of(e->dbuf, np);
-  }
-  return 0;
-}
-
-/* Collective on the grid's comm. */
-int hcsc_nn_noise_estimate(hcsc_nn_exec *e, const hcsc_tile *x, hcsc_nn_noise *nz)
-{
-  int err = 0;
-  hcsc_tile tmp;
-  hcsc_stats st;
-  const int B = e ? e->net->cfg.bands : 0;
-  memset(&tmp, 0, sizeof(tmp));
-  memset(&st, 0, sizeof(st));
-  if (!e || !nz) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_noise_estimate: NULL argument");
-  memset(nz, 0, sizeof(*nz));
-  HCSC_CHECK(check_io(e, x, 0, "input"));
-  HCSC_CALLOC(nz->sigma, B);
-  HCSC_CALLOC(nz->wt, B);
-  nz->bands = B;
-  if (e->nranks == 1 && !e->mask) {
-    HCSC_CALLOC(st.noise, B);
-    HCSC_CHECK(noise_serial(e, x, st.noise));
-    goto cleanup;
-  }
-  /* A halo of 1 so that pairs across column tiles count: the estimate is
-   * then the same on every decomposition. */
-  HCSC_CHECK(hcsc_tile_alloc(&tmp, &e->box, B, 1));
-  nn_tile_copy(&tmp, x);
-  /* Masked-out values (W = 0) are not data: NaN keeps them out of the
-   * noise estimate (stats.h skips pairs with a NaN). */
-  if (e->mask) nn_mask_nan(&tmp, e->mask);
-cleanup:
-  /* One rank without a mask: estimated above, nothing collective to join. */
-  if (!(e->nranks == 1 && !e->mask)) {
-    err = fill_halo(e, &tmp, NULL, HALO_MIRROR, err);
-    if (!err) err = hcsc_stats_compute(e->comm, &tmp, B, e->cols, 1, &st);
-  }
-  if (!err) {
-    double smax = 0.0, floor_, num = 0.0, den = 0.0, rmax = 0.0;
-    for (int b = 0; b < B; b++)
-      if (isfinite(st.noise[b]) && st.noise[b] > smax) smax = st.noise[b];
-    floor_ = fmax(1e-3 * smax, 1e-30);
-    for (int b = 0; b < B; b++) {
-      double s = isfinite(st.noise[b]) ? st.noise[b] : smax;
-      nz->sigma[b] = s > floor_ ? s : floor_;
-      rmax = fmax(rmax, 1.0 / (nz->sigma[b] * nz->sigma[b]));
-    }
-    for (int b = 0; b < B; b++) {
-      const double w = e->net->cfg.adapt ? 1.0 / (nz->sigma[b] * nz->sigma[b]) / rmax : 1.0;
-      nz->wt[b] = w;
-      num += w * w * nz->sigma[b] * nz->sigma[b];
-      den += w * w;
-    }
-    nz->level = e->net->cfg.adapt ? sqrt(num / den) : 1.0;
-  }
-  hcsc_stats_free(&st);
-  hcsc_tile_free(&tmp);
-  if (err) hcsc_nn_noise_free(nz);
-  return err;
-}
-
 /* The coefficients of a LINCOMB op. */
-static void lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
+void nn_exec_lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
 {
   for (int i = 0; i < op->nterms; i++) {
     const nn_term *t = &op->terms[i];
@@ -481,10 +374,85 @@ static void lincomb_coef(const hcsc_nn *net, const nn_op *op, float *coef)
   }
 }
 
-static double npix(const hcsc_nn_exec *e) { return (double)e->box.nr * (double)e->box.nc; }
+double nn_exec_npix(const hcsc_nn_exec *e) { return (double)e->box.nr * (double)e->box.nc; }
 
-/* One op forward (outputs allocated by the caller). */
-static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
+/* ---- in place (inference) -------------------------------------------
+ * An elementwise op whose input dies at it writes its output over that
+ * input when both have one layout: a deep network then holds one buffer
+ * less of each width (for ssc one B-channel tensor: 0.75 of the tile).
+ * These kernels do the arithmetic of layers.c (same operations, same
+ * order, same flags: the results are the same bits) without its restrict
+ * promise, which in-place use would break. */
+
+/* The input of op i to overwrite with its output, or -1. */
+static int inplace_input(const hcsc_nn_exec *e, const nn_op *op, int i)
+{
+  const hcsc_tile *out = &e->t[op->out];
+  const int n = op->kind == NN_OP_LINCOMB ? op->nterms : 1;
+  if (e->train || out->data) return -1;
+  if (op->kind != NN_OP_LINCOMB && op->kind != NN_OP_THRESH && op->kind != NN_OP_BANDWEIGHT)
+    return -1;
+  for (int j = 0; j < n; j++) {
+    const int ti = op->kind == NN_OP_LINCOMB ? op->terms[j].tensor : op->in;
+    const hcsc_tile *t = &e->t[ti];
+    if (e->last[ti] == i && t->data && t->data != e->ext_in &&
+        t->nchan == out->nchan && t->halo == out->halo)
+      return ti;
+  }
+  return -1;
+}
+
+static void inplace_lincomb(int n, const hcsc_tile *const *in, const float *coef, hcsc_tile *out)
+{
+  const int64_t nr = out->box.nr, nc = out->box.nc;
+  for (int64_t ch = 0; ch < out->nchan; ch++)
+    for (int64_t r = 0; r < nr; r++) {
+      float *o = &HCSC_TILE_AT(out, ch, r, 0);
+      const float *a[NN_MAX_TERMS];
+      for (int i = 0; i < n; i++) a[i] = &HCSC_TILE_AT(in[i], ch, r, 0);
+      for (int64_t c = 0; c < nc; c++) {
+        float v = coef[0] * a[0][c];
+        for (int i = 1; i < n; i++) v += coef[i] * a[i][c];
+        o[c] = v;
+      }
+    }
+}
+
+static void inplace_thresh(hcsc_tile *t, const float *theta, float s, int nonneg, int64_t *nnz)
+{
+  int64_t count = 0;
+  for (int64_t ch = 0; ch < t->nchan; ch++) {
+    const float th = s * (theta[ch] > 0.0f ? theta[ch] : 0.0f);
+    for (int64_t r = 0; r < t->box.nr; r++) {
+      float *v = &HCSC_TILE_AT(t, ch, r, 0);
+      for (int64_t c = 0; c < t->box.nc; c++) {
+        if (nonneg) {
+          const float u = v[c] - th;
+          v[c] = u > 0.0f ? u : 0.0f;
+          count += u > 0.0f;
+        } else {
+          const float a = fabsf(v[c]) - th;
+          v[c] = a > 0.0f ? copysignf(a, v[c]) : 0.0f;
+          count += a > 0.0f;
+        }
+      }
+    }
+  }
+  *nnz = count;
+}
+
+static void inplace_scale(hcsc_tile *t, const float *w)
+{
+  for (int64_t ch = 0; ch < t->nchan; ch++)
+    for (int64_t r = 0; r < t->box.nr; r++) {
+      float *v = &HCSC_TILE_AT(t, ch, r, 0);
+      for (int64_t c = 0; c < t->box.nc; c++) v[c] = w[ch] * v[c];
+    }
+}
+
+/* One op forward (outputs allocated by the caller; inplace: the output
+ * holds the buffer of a dying input, see inplace_input). */
+static int op_forward(hcsc_nn_exec *e, const nn_op *op, int inplace, int err)
 {
   hcsc_nn *net = e->net;
   hcsc_tile *out = &e->t[op->out], *in = op->kind == NN_OP_LINCOMB ? NULL : &e->t[op->in];
@@ -492,26 +460,71 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
   switch (op->kind) {
   case NN_OP_SYNTH:
   case NN_OP_ANALYSIS: {
-    const int syn = op->kind == NN_OP_SYNTH;
-    err = fill_halo(e, in, &e->hstate[op->in], syn ? HALO_MIRROR : HALO_ZERO, err);
-    if (err) return err;
-    err = syn ? hcsc_conv_synth(e->conv[op->param], in, out)
-              : hcsc_conv_analysis(e->conv[op->param], in, out);
-    e->flops += 2.0 * (double)p->count * npix(e);
+    const int syn = op->kind == NN_OP_SYNTH, want = syn ? HALO_MIRROR : HALO_ZERO;
+    hcsc_conv *cv = e->conv[op->param];
+    hcsc_halo *h = NULL;
+    double t0 = MPI_Wtime(), t1;
+    if (e->overlap && e->hstate[op->in] != want && in->halo > 0) {
+      /* fill_halo split around the inner part: agree, begin, compute what
+       * needs no halo, end, then the border. */
+      h = find_plan(e, in->halo, in->nchan);
+      if (!h && !err)
+        err = HCSC_ERR(HCSC_EINVAL, "network executor: no halo plan for %d x %lld", in->halo,
+                       (long long)in->nchan);
+      if (e->nranks > 1) err = hcsc_error_agree(e->comm, err);
+      if (err) return err;
+      err = hcsc_halo_begin(h, in);
+      const int began = !err; /* a failed begin completed its messages */
+      t1 = MPI_Wtime();
+      e->tm.halo += t1 - t0;
+      if (!err)
+        err = syn ? hcsc_conv_synth_part(cv, in, out, HCSC_CONV_INNER)
+                  : hcsc_conv_analysis_part(cv, in, out, HCSC_CONV_INNER);
+      t0 = MPI_Wtime();
+      e->tm.conv += t0 - t1;
+      /* End even after a local error in the inner part: the messages are
+       * in flight. */
+      if (began) {
+        const int e2 = hcsc_halo_end(h, in);
+        if (!err) err = e2;
+      }
+      if (!err && want == HALO_ZERO) hcsc_tile_zero_outside(in, e->rows, e->cols);
+      if (!err) e->hstate[op->in] = want;
+      t1 = MPI_Wtime();
+      e->tm.halo += t1 - t0;
+      if (!err)
+        err = syn ? hcsc_conv_synth_part(cv, in, out, HCSC_CONV_BORDER)
+                  : hcsc_conv_analysis_part(cv, in, out, HCSC_CONV_BORDER);
+      e->tm.conv += MPI_Wtime() - t1;
+    } else {
+      err = nn_exec_fill_halo(e, in, &e->hstate[op->in], want, err);
+      if (err) return err;
+      t1 = MPI_Wtime();
+      e->tm.halo += t1 - t0;
+      err = syn ? hcsc_conv_synth(cv, in, out) : hcsc_conv_analysis(cv, in, out);
+      e->tm.conv += MPI_Wtime() - t1;
+    }
+    e->tm.nconv++;
+    e->flops += 2.0 * (double)p->count * nn_exec_npix(e);
     return err;
   }
   default:
     break;
   }
   if (err) return err;
+  const double t0 = MPI_Wtime();
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
   switch (op->kind) {
   case NN_OP_THRESH: {
     int64_t nnz = 0;
-    nn_thresh_fwd(in, out, net->params + p->offset + op->row * op->stride, (float)e->level,
-                  net->cfg.nonneg, &nnz);
-    if (out->nchan > 0 && npix(e) > 0) {
-      e->dens_sum += (double)nnz / ((double)out->nchan * npix(e));
+    if (inplace)
+      inplace_thresh(out, net->params + p->offset + op->row * op->stride, (float)e->level,
+                     net->cfg.nonneg, &nnz);
+    else
+      nn_thresh_fwd(in, out, net->params + p->offset + op->row * op->stride, (float)e->level,
+                    net->cfg.nonneg, &nnz);
+    if (out->nchan > 0 && nn_exec_npix(e) > 0) {
+      e->dens_sum += (double)nnz / ((double)out->nchan * nn_exec_npix(e));
       e->dens_n++;
     }
     break;
@@ -520,19 +533,21 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
     const hcsc_tile *ins[NN_MAX_TERMS];
     float coef[NN_MAX_TERMS];
     for (int i = 0; i < op->nterms; i++) ins[i] = &e->t[op->terms[i].tensor];
-    lincomb_coef(net, op, coef);
-    nn_lincomb_fwd(op->nterms, ins, coef, out);
+    nn_exec_lincomb_coef(net, op, coef);
+    if (inplace) inplace_lincomb(op->nterms, ins, coef, out);
+    else nn_lincomb_fwd(op->nterms, ins, coef, out);
     break;
   }
   case NN_OP_BANDWEIGHT:
     for (int b = 0; b < net->cfg.bands; b++)
       e->bw[b] = (float)(net->params[p->offset + b] * e->wt[b]);
-    nn_scale_fwd(in, e->bw, out);
+    if (inplace) inplace_scale(out, e->bw);
+    else nn_scale_fwd(in, e->bw, out);
     if (e->mask) nn_mask_mul(out, e->mask);
     break;
   case NN_OP_SPECTRAL:
     nn_spectral_fwd(in, net->params + p->offset, out);
-    e->flops += 2.0 * (double)p->count * npix(e);
+    e->flops += 2.0 * (double)p->count * nn_exec_npix(e);
     break;
   case NN_OP_LATTICE:
     nn_lattice_apply(in, op->scale, out, 0);
@@ -541,6 +556,8 @@ static int op_forward(hcsc_nn_exec *e, const nn_op *op, int err)
     break;
   }
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
+  if (op->kind == NN_OP_SPECTRAL) e->tm.spectral += MPI_Wtime() - t0;
+  else e->tm.elementwise += MPI_Wtime() - t0;
   return 0;
 }
 
@@ -550,11 +567,13 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   int err = 0;
   hcsc_nn_noise own;
   const nn_graph *g;
+  hcsc_progress *bar = NULL;
   memset(&own, 0, sizeof(own));
   if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_forward: no executor");
+  memset(&e->tm, 0, sizeof e->tm);
   g = e->net->graph;
-  err = check_io(e, x, 0, "input");
-  if (!err) err = check_io(e, y, g->output, "output");
+  err = nn_exec_check_io(e, x, 0, "input");
+  if (!err) err = nn_exec_check_io(e, y, g->output, "output");
   if (!err && nz && (nz->bands != e->net->cfg.bands || !nz->wt))
     err = HCSC_ERR(HCSC_ESIZE, "hcsc_nn_forward: noise estimates of %d bands for %d", nz->bands,
                    e->net->cfg.bands);
@@ -566,6 +585,21 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   for (int b = 0; b < e->net->cfg.bands; b++) e->wt[b] = nz ? nz->wt[b] : 1.0;
   e->level = nz ? nz->level : 1.0;
   e->have_fwd = 0;
+  /* The caller's x is tensor 0 when nothing writes into it (no mask to
+   * apply, no halo to fill) and the layouts agree.  y's buffer joins the
+   * pool (the tensors before the output may use it) and becomes the
+   * output tensor when it is free again at the output's op (else the
+   * output is copied into y).  For ssc the scene is then never copied and
+   * the B-channel tensors of the iterations live in y. */
+  if (!e->train && !e->mask && e->halo[0] == 0 && x->halo == 0) {
+    e->ext_in = x->data;
+    e->t[0].data = (float *)x->data; /* read only: no op writes its inputs */
+  }
+  if (!e->train && g->output != 0 && y->halo == e->halo[g->output] && y->data != x->data) {
+    e->ext_out = y->data;
+    buf_put(e, y->data, tile_len(y));
+  }
+  if (e->bar_label) bar = hcsc_progress_create(e->comm, e->bar_label, g->nops, "ops");
   e->flops = e->dens_sum = 0.0;
   e->dens_n = 0;
   if (e->version != e->net->version) {
@@ -574,7 +608,7 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
     e->version = e->net->version;
   }
   if (!err) err = tile_get(e, &e->t[0]);
-  if (!err) {
+  if (!err && e->t[0].data != x->data) {
     nn_tile_copy(&e->t[0], x);
     /* x may hold NaN (nodata, missing values) where W = 0: the data term
      * ignores those values, but 0 * NaN would not, so they become 0. */
@@ -583,10 +617,22 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
   }
   for (int i = 0; i < g->nops; i++) {
     const nn_op *op = &g->ops[i];
-    if (!err) err = tile_get(e, &e->t[op->out]);
+    if (op->out == g->output && e->ext_out && pool_take(e, e->ext_out))
+      e->t[op->out].data = e->ext_out;
+    const int ip = err ? -1 : inplace_input(e, op, i);
+    hcsc_tile *src = NULL;
+    if (ip >= 0) {
+      /* The input's buffer moves to the output; ins[] below still read it
+       * through the input tile, which keeps its pointer until after. */
+      src = &e->t[ip];
+      e->t[op->out].data = src->data;
+    } else if (!err) {
+      err = tile_get(e, &e->t[op->out]);
+    }
     e->hstate[op->out] = HALO_NONE;
     /* op_forward agrees before an exchange and returns err untouched otherwise */
-    err = op_forward(e, op, err);
+    err = op_forward(e, op, ip >= 0, err);
+    if (src) src->data = NULL; /* owned by the output now: not pooled twice */
     if (!e->train) {
       if (op->kind == NN_OP_LINCOMB) {
         for (int j = 0; j < op->nterms; j++)
@@ -596,176 +642,19 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
       }
       if (e->last[op->out] == i) tile_put(e, &e->t[op->out]);
     }
+    hcsc_progress_update(bar, i + 1, NULL);
   }
-  if (!err) nn_tile_copy(y, &e->t[g->output]);
+  if (!err && e->t[g->output].data != y->data) nn_tile_copy(y, &e->t[g->output]);
   if (!e->train)
     for (int i = 0; i < e->nt; i++) tile_put(e, &e->t[i]);
+  if (e->ext_out) pool_take(e, e->ext_out); /* the caller's again */
+  e->ext_in = NULL;
+  e->ext_out = NULL;
   err = hcsc_error_agree(e->comm, err);
   if (!err) e->have_fwd = 1;
 cleanup:
+  hcsc_progress_finish(&bar);
   hcsc_nn_noise_free(&own);
-  return err;
-}
-
-/* A tile of nchan channels without halo for conv results to be added. */
-static int scratch(hcsc_nn_exec *e, int64_t nchan, hcsc_tile **out)
-{
-  int err = 0;
-  hcsc_tile *s;
-  for (int i = 0; i < e->nscr; i++)
-    if (e->scr[i].nchan == nchan) {
-      *out = &e->scr[i];
-      return 0;
-    }
-  s = realloc(e->scr, sizeof(*s) * (size_t)(e->nscr + 1));
-  if (!s) return HCSC_ERR(HCSC_ENOMEM, "network executor: out of memory for scratch tiles");
-  e->scr = s;
-  memset(&s[e->nscr], 0, sizeof(*s));
-  HCSC_CHECK(hcsc_tile_alloc(&s[e->nscr], &e->box, nchan, 0));
-  e->bytes += (double)nchan * npix(e) * sizeof(float);
-  *out = &s[e->nscr++];
-cleanup:
-  return err;
-}
-
-/* Backward of a convolution op: the adjoint into din, wgrad into gW. */
-static int conv_backward(hcsc_nn_exec *e, const nn_op *op, int need_in, int err)
-{
-  const hcsc_nn_param *p = &e->net->table[op->param];
-  hcsc_tile *dout = &e->g[op->out], *din = &e->g[op->in], *dst = din, *s = NULL;
-  float *gW = e->gloc + p->offset;
-  const int k = (int)p->shape[2];
-  if (op->kind == NN_OP_SYNTH) {
-    if (need_in) {
-      if (!err && e->gset[op->in]) err = scratch(e, din->nchan, &s);
-      err = fill_halo(e, dout, NULL, HALO_ZERO, err);
-      if (err) return err;
-      if (s) dst = s;
-      err = hcsc_conv_analysis(e->conv[op->param], dout, dst);
-      if (!err && s) nn_tile_axpy(din, 1.0f, s);
-      e->gset[op->in] = 1;
-    }
-    /* wgrad reads the code side extended by the scene-edge rule. */
-    err = fill_halo(e, &e->t[op->in], &e->hstate[op->in], HALO_MIRROR, err);
-    if (!err) err = nn_wgrad(&e->t[op->in], dout, k, gW);
-    return err;
-  }
-  if (need_in && !err && e->gset[op->in]) err = scratch(e, din->nchan, &s);
-  err = fill_halo(e, dout, NULL, HALO_MIRROR, err);
-  if (err) return err;
-  if (need_in) {
-    if (s) dst = s;
-    err = hcsc_conv_synth(e->conv[op->param], dout, dst);
-    if (!err && s) nn_tile_axpy(din, 1.0f, s);
-    e->gset[op->in] = 1;
-  }
-  if (!err) err = nn_wgrad(dout, &e->t[op->in], k, gW);
-  return err;
-}
-
-/* Backward of an elementwise / spectral op.  Not collective. */
-static void op_backward(hcsc_nn_exec *e, const nn_op *op, int need0)
-{
-  hcsc_nn *net = e->net;
-  const hcsc_nn_param *p = op->param >= 0 ? &net->table[op->param] : NULL;
-  hcsc_tile *dout = &e->g[op->out];
-  hcsc_tile *din = op->kind != NN_OP_LINCOMB && (op->in || need0) ? &e->g[op->in] : NULL;
-  hcsc_timer_start(HCSC_PHASE_COMPUTE);
-  if (din && !e->gset[op->in]) nn_tile_zero(din);
-  switch (op->kind) {
-  case NN_OP_THRESH: {
-    const int64_t base = p->offset + op->row * op->stride;
-    for (int64_t m = 0; m < dout->nchan; m++) e->dscr[m] = 0.0;
-    nn_thresh_bwd(&e->t[op->out], dout, din, net->params + base, (float)e->level, e->dscr);
-    for (int64_t m = 0; m < dout->nchan; m++) e->gloc[base + m] += (float)e->dscr[m];
-    break;
-  }
-  case NN_OP_LINCOMB: {
-    const hcsc_tile *ins[NN_MAX_TERMS];
-    hcsc_tile *dins[NN_MAX_TERMS];
-    float coef[NN_MAX_TERMS];
-    int want[NN_MAX_TERMS];
-    double dot[NN_MAX_TERMS];
-    for (int i = 0; i < op->nterms; i++) {
-      const int t = op->terms[i].tensor;
-      ins[i] = &e->t[t];
-      dins[i] = (t || need0) ? &e->g[t] : NULL;
-      want[i] = op->terms[i].param >= 0;
-      if (dins[i] && !e->gset[t]) nn_tile_zero(dins[i]);
-      if (dins[i]) e->gset[t] = 1;
-    }
-    lincomb_coef(net, op, coef);
-    nn_lincomb_bwd(op->nterms, ins, coef, dout, dins, want, dot);
-    for (int i = 0; i < op->nterms; i++)
-      if (want[i])
-        e->gloc[net->table[op->terms[i].param].offset + op->terms[i].poff] +=
-            (float)(op->terms[i].c * dot[i]);
-    break;
-  }
-  case NN_OP_BANDWEIGHT:
-    if (e->mask) nn_scale_mask_bwd(&e->t[op->in], e->bw, e->mask, dout, din, e->dscr);
-    else nn_scale_bwd(&e->t[op->in], e->bw, dout, din, e->dscr);
-    for (int b = 0; b < net->cfg.bands; b++) e->gloc[p->offset + b] += (float)(e->wt[b] * e->dscr[b]);
-    break;
-  case NN_OP_SPECTRAL:
-    nn_spectral_bwd(&e->t[op->in], net->params + p->offset, dout, din, e->gloc + p->offset);
-    break;
-  case NN_OP_LATTICE:
-    if (din) nn_lattice_apply(dout, op->scale, din, 1);
-    break;
-  default:
-    break;
-  }
-  if (din) e->gset[op->in] = 1;
-  hcsc_timer_stop(HCSC_PHASE_COMPUTE);
-}
-
-/* Collective on the grid's comm. */
-int hcsc_nn_backward(hcsc_nn_exec *e, const hcsc_tile *dy, hcsc_tile *dx)
-{
-  int err = 0;
-  const nn_graph *g;
-  hcsc_nn *net;
-  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no executor");
-  net = e->net;
-  g = net->graph;
-  if (!e->train)
-    err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: the executor was not made for training");
-  else if (!e->have_fwd)
-    err = HCSC_ERR(HCSC_EINVAL, "hcsc_nn_backward: no forward pass to backpropagate");
-  if (!err) err = check_io(e, dy, g->output, "output gradient");
-  if (!err && dx) err = check_io(e, dx, 0, "input gradient");
-  HCSC_CHECK(hcsc_error_agree(e->comm, err));
-  memset(e->gloc, 0, sizeof(float) * (size_t)net->size);
-  /* Gradients are zeroed when first added into (a convolution writes its
-   * first contribution directly), not all up front. */
-  for (int i = 0; i < e->nt; i++) e->gset[i] = 0;
-  nn_tile_copy(&e->g[g->output], dy);
-  e->gset[g->output] = 1;
-  for (int i = g->nops - 1; i >= 0; i--) {
-    const nn_op *op = &g->ops[i];
-    if (!e->gset[op->out]) continue; /* no path to the output: zero gradient */
-    if (op->kind == NN_OP_SYNTH || op->kind == NN_OP_ANALYSIS)
-      err = conv_backward(e, op, op->in != 0 || dx != NULL, err);
-    else if (!err)
-      op_backward(e, op, dx != NULL);
-  }
-  err = hcsc_error_agree(e->comm, err);
-  if (err) goto cleanup;
-  if (e->nranks > 1) {
-    hcsc_timer_start(HCSC_PHASE_REDUCE);
-    err = MPI_Allreduce(MPI_IN_PLACE, e->gloc, (int)net->size, MPI_FLOAT, MPI_SUM, e->comm);
-    hcsc_timer_stop(HCSC_PHASE_REDUCE);
-    hcsc_timer_add_bytes(HCSC_PHASE_REDUCE, (double)net->size * sizeof(float));
-    if (err != MPI_SUCCESS) err = hcsc_error_mpi(err, __FILE__, __LINE__, "MPI_Allreduce");
-    HCSC_CHECK(hcsc_error_agree(e->comm, err));
-  }
-  for (int64_t i = 0; i < net->size; i++) net->grads[i] += e->gloc[i];
-  if (dx) {
-    if (!e->gset[0]) nn_tile_zero(&e->g[0]);
-    nn_tile_copy(dx, &e->g[0]);
-  }
-cleanup:
   return err;
 }
 
@@ -802,3 +691,22 @@ void hcsc_nn_exec_figures(const hcsc_nn_exec *e, hcsc_nn_figures *f)
 
 /* Not collective. */
 const hcsc_nn *hcsc_nn_exec_net(const hcsc_nn_exec *e) { return e ? e->net : NULL; }
+
+/* Not collective. */
+void hcsc_nn_exec_timings(const hcsc_nn_exec *e, hcsc_nn_timings *t)
+{
+  if (!t) return;
+  memset(t, 0, sizeof(*t));
+  if (e) *t = e->tm;
+}
+
+/* Not collective (every rank may call it; only rank 0 prints). */
+int hcsc_nn_exec_set_progress(hcsc_nn_exec *e, const char *label)
+{
+  if (!e) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_exec_set_progress: no executor");
+  free(e->bar_label);
+  e->bar_label = NULL;
+  if (label && !(e->bar_label = strdup(label)))
+    return HCSC_ERR(HCSC_ENOMEM, "hcsc_nn_exec_set_progress: out of memory");
+  return 0;
+}
