@@ -244,8 +244,9 @@ int hcsc_nn_forward(hcsc_nn_exec *e, const hcsc_tile *x, const hcsc_nn_noise *nz
  * y = G_S x + f(x - G_S x) when cfg.lowpass = S > 0, else y = f(x).
  * g: the exec's grid; mask: NULL or the mask set on the exec (the split
  * is then masked, and the output at W = 0 pixels is the masked low-pass
- * plus f).  Allocates two B-channel copies of the tile while it runs when
- * S > 0.  Collective on the grid's comm. */
+ * plus f).  With S > 0 it holds one B-channel tile more than the
+ * forward (x - G x; G x is recovered as x - (x - G x) afterwards, one
+ * float rounding).  Collective on the grid's comm. */
 int hcsc_nn_apply(hcsc_nn_exec *e, const hcsc_grid *g, const hcsc_tile *x, const hcsc_tile *mask,
                   const hcsc_nn_noise *nz, hcsc_tile *y);
 /* The split itself, for training: xh = x - G_S x (halo 0) and xl = G_S x

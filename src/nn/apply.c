@@ -41,25 +41,45 @@ cleanup:
   return err;
 }
 
-/* See nn.h.  Collective on the grid's comm. */
+/* See nn.h.  Collective on the grid's comm.  Memory: besides the
+ * caller's x and y, one B-channel tile with the filter's halo while the
+ * low-pass is made, then one without halo (x - G x, handed to the forward
+ * with no halo so the exec reads it in place).  G x is not kept: after the
+ * forward it is x - (x - G x) (one float rounding, about 1e-7 of x); at
+ * W = 0 pixels, which the forward ignores, the tile holds G x itself. */
 int hcsc_nn_apply(hcsc_nn_exec *e, const hcsc_grid *g, const hcsc_tile *x, const hcsc_tile *mask,
                   const hcsc_nn_noise *nz, hcsc_tile *y)
 {
   int err = 0;
-  hcsc_tile xh = {0}, xl = {0};
+  hcsc_tile w = {0}, xh = {0};
   const hcsc_nn *net = hcsc_nn_exec_net(e);
+  MPI_Comm comm;
   if (!net) return HCSC_ERR(HCSC_EINVAL, "hcsc_nn_apply: no executor");
   if (!(net->cfg.lowpass > 0)) return hcsc_nn_forward(e, x, nz, y);
-  HCSC_CHECK(hcsc_nn_split(net, g, x, mask, &xh, &xl));
+  comm = hcsc_grid_comm(g);
+  const int64_t C = x->nchan, nr = x->box.nr, nc = x->box.nc;
+#define W_AT(c, i, j) (mask ? HCSC_TILE_AT(mask, mask->nchan == 1 ? 0 : (c), i, j) : 1.0f)
+  HCSC_CHECK(hcsc_error_agree(comm, hcsc_tile_alloc(&w, &x->box, C, hcsc_gauss_radius(net->cfg.lowpass))));
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t i = 0; i < nr; i++)
+      memcpy(&HCSC_TILE_AT(&w, c, i, 0), &HCSC_TILE_AT(x, c, i, 0), (size_t)nc * sizeof(float));
+  HCSC_CHECK(hcsc_gauss_split(g, &w, mask, net->cfg.lowpass, &xh));
+  /* xh <- x - G x where W > 0 (w holds it); G x stays where W = 0 */
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t j = 0; j < nc; j++)
+        if (W_AT(c, i, j) > 0) HCSC_TILE_AT(&xh, c, i, j) = HCSC_TILE_AT(&w, c, i, j);
+  hcsc_tile_free(&w);
   HCSC_CHECK(hcsc_nn_forward(e, &xh, nz, y));
-  for (int64_t c = 0; c < y->nchan; c++)
-    for (int64_t i = 0; i < y->box.nr; i++) {
-      float *o = &HCSC_TILE_AT(y, c, i, 0);
-      const float *l = &HCSC_TILE_AT(&xl, c, i, 0);
-      for (int64_t j = 0; j < y->box.nc; j++) o[j] += l[j];
-    }
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t j = 0; j < nc; j++) {
+        const float h = HCSC_TILE_AT(&xh, c, i, j);
+        HCSC_TILE_AT(y, c, i, j) += W_AT(c, i, j) > 0 ? HCSC_TILE_AT(x, c, i, j) - h : h;
+      }
+#undef W_AT
 cleanup:
+  hcsc_tile_free(&w);
   hcsc_tile_free(&xh);
-  hcsc_tile_free(&xl);
   return err;
 }
