@@ -189,15 +189,31 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
   int64_t *mb = NULL, nmb = 0, cnt[2] = {0, 0};
   MPI_Comm comm = hcsc_grid_comm(g);
   hcsc_grid_dims(g, dims);
-  err = hcsc_tile_alloc(W, &box, box.nb, 0);
-  if (!err && !(*nodata = calloc((size_t)(box.nr * box.nc + 1), 1)))
+  if (!(*nodata = calloc((size_t)(box.nr * box.nc + 1), 1)))
     err = HCSC_ERR(HCSC_ENOMEM, "%s: out of memory", j->cli->cmd);
   HCSC_CHECK(hcsc_error_agree(comm, err));
-  for (int64_t r = 0; r < box.nr; r++)
-    for (int64_t c = 0; c < box.nc; c++)
-      for (int64_t b = 0; b < box.nb; b++) (*nodata)[r * box.nc + c] |= isnan(HCSC_TILE_AT(x, b, r, c));
+  /* band by band: a band's rows are contiguous in the tile */
+  for (int64_t b = 0; b < box.nb; b++)
+    for (int64_t r = 0; r < box.nr; r++) {
+      const float *row = &HCSC_TILE_AT(x, b, r, 0);
+      unsigned char *nd = *nodata + r * box.nc;
+      for (int64_t c = 0; c < box.nc; c++) nd[c] |= isnan(row[c]);
+    }
   HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_SPECTRAL, *nodata, (int)(box.nr * box.nc), MPI_UNSIGNED_CHAR,
                                  MPI_MAX));
+  {
+    /* W = 1 everywhere (the usual denoising case: no bad band, no mask
+     * source, no nodata): no mask, no memory, no pass over the scene. */
+    int64_t any = j->mask || j->missing || j->dead;
+    for (int64_t b = 0; !any && m->bbl && b < m->bands; b++) any = !m->bbl[b];
+    for (int64_t i = 0; !any && i < box.nr * box.nc; i++) any = (*nodata)[i];
+    HCSC_CHECK(hcsc_grid_allreduce(g, HCSC_SCOPE_ALL, &any, 1, MPI_INT64_T, MPI_MAX));
+    if (!any) {
+      *holes = 0;
+      goto cleanup;
+    }
+  }
+  HCSC_CHECK(hcsc_error_agree(comm, hcsc_tile_alloc(W, &box, box.nb, 0)));
   if (j->mask) {
     HCSC_CHECK(hcsc_scene_open(comm, j->mask, &ms));
     const hcsc_meta *mm = hcsc_scene_meta(ms);
@@ -215,13 +231,12 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
       HCSC_FAIL(HCSC_EINVAL, "inpaint: --missing-bands '%s': band %lld outside 1..%lld", j->missing,
                 (long long)mb[i] + 1, (long long)m->bands);
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
-  for (int64_t r = 0; r < box.nr; r++)
-    for (int64_t c = 0; c < box.nc; c++) {
-      const int nd = (*nodata)[r * box.nc + c];
-      for (int64_t b = 0; b < box.nb; b++) {
-        const int64_t gb = box.b0 + b;
+  for (int64_t b = 0; b < box.nb; b++)
+    for (int64_t r = 0; r < box.nr; r++)
+      for (int64_t c = 0; c < box.nc; c++) {
+        const int nd = (*nodata)[r * box.nc + c];
         float w = 1.0f;
-        if (m->bbl && !m->bbl[gb]) w = 0.0f;
+        if (m->bbl && !m->bbl[box.b0 + b]) w = 0.0f;
         else if (j->inpaint ? isnan(HCSC_TILE_AT(x, b, r, c)) : nd) w = 0.0f;
         if (mt.data) {
           const float v = HCSC_TILE_AT(&mt, mt.nchan == 1 ? 0 : b, r, c);
@@ -229,7 +244,6 @@ static int build_mask(restore_job *j, hcsc_scene *in, const hcsc_grid *g, const 
         }
         HCSC_TILE_AT(W, b, r, c) = w;
       }
-    }
   for (int64_t i = 0; i < nmb; i++)
     if (mb[i] >= box.b0 && mb[i] < box.b0 + box.nb)
       for (int64_t r = 0; r < box.nr; r++)
@@ -424,15 +438,15 @@ static void pass_through(const restore_job *j, const hcsc_meta *m, const hcsc_ti
 {
   const hcsc_box box = x->box;
   hcsc_timer_start(HCSC_PHASE_COMPUTE);
-  for (int64_t r = 0; r < box.nr; r++)
-    for (int64_t c = 0; c < box.nc; c++) {
-      const int nodata = nd[r * box.nc + c];
-      for (int64_t b = 0; b < box.nb; b++) {
-        int keep = m->bbl && !m->bbl[box.b0 + b];
-        if (!keep) keep = j->inpaint ? !W->data || HCSC_TILE_AT(W, b, r, c) != 0.0f : nodata;
+  for (int64_t b = 0; b < box.nb; b++) {
+    const int bad = m->bbl && !m->bbl[box.b0 + b];
+    for (int64_t r = 0; r < box.nr; r++)
+      for (int64_t c = 0; c < box.nc; c++) {
+        int keep = bad;
+        if (!keep) keep = j->inpaint ? !W->data || HCSC_TILE_AT(W, b, r, c) != 0.0f : nd[r * box.nc + c];
         if (keep) HCSC_TILE_AT(y, b, r, c) = HCSC_TILE_AT(x, b, r, c);
       }
-    }
+  }
   hcsc_timer_stop(HCSC_PHASE_COMPUTE);
 }
 

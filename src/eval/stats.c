@@ -40,15 +40,27 @@ static double value_of(uint64_t k)
   return d;
 }
 
+/* Radix selection on the order-preserving keys, one byte a pass (8
+ * passes, one Allreduce of nsets x 256 counts each).  The first two passes
+ * read v; then each rank gathers its keys that match the 16-bit prefix
+ * (for the pair differences of a band, a few per cent of them: the sign,
+ * the exponent and 4 bits of mantissa) and the remaining passes scan and
+ * compact that short list, so the work is about three reads of v instead
+ * of eight.  The counts, hence the result, are those of the plain scan. */
 int hcsc_stats_select(MPI_Comm comm, int nsets, double *const *v, const int64_t *n,
                       const int64_t *k, double *out)
 {
   int err = 0;
-  int64_t *hist = NULL, *rem = NULL;
-  uint64_t *prefix = NULL;
+  int64_t *hist = NULL, *local = NULL, *rem = NULL, *mine = NULL, *nk = NULL;
+  uint64_t *prefix = NULL, **cand = NULL;
+  enum { SCAN_PASSES = 2 };
   HCSC_CALLOC(hist, (int64_t)nsets * 256);
+  HCSC_CALLOC(local, (int64_t)nsets * 256);
   HCSC_CALLOC(rem, nsets);
   HCSC_CALLOC(prefix, nsets);
+  HCSC_CALLOC(mine, nsets);
+  HCSC_CALLOC(nk, nsets);
+  HCSC_CALLOC(cand, nsets);
   if ((int64_t)nsets * 256 > INT32_MAX) HCSC_FAIL(HCSC_ESIZE, "selection: too many sets (%d)", nsets);
 cleanup:
   err = hcsc_error_agree(comm, err);
@@ -61,11 +73,17 @@ cleanup:
     for (int i = 0; i < nsets; i++) {
       if (k[i] < 0) continue;
       int64_t *h = hist + (int64_t)i * 256;
-      for (int64_t j = 0; j < n[i]; j++) {
-        uint64_t key = key_of(v[i][j]);
-        if ((key & mask) == prefix[i]) h[(key >> shift) & 255]++;
+      if (pass < SCAN_PASSES) {
+        for (int64_t j = 0; j < n[i]; j++) {
+          uint64_t key = key_of(v[i][j]);
+          if ((key & mask) == prefix[i]) h[(key >> shift) & 255]++;
+        }
+      } else {
+        for (int64_t j = 0; j < nk[i]; j++) h[(cand[i][j] >> shift) & 255]++;
       }
     }
+    /* this rank's share of each digit, before the sum */
+    if (pass == SCAN_PASSES - 1) memcpy(local, hist, (size_t)nsets * 256 * sizeof *hist);
     hcsc_timer_start(HCSC_PHASE_REDUCE);
     hcsc_timer_add_bytes(HCSC_PHASE_REDUCE, (double)nsets * 256 * sizeof *hist);
     int mpierr = MPI_Allreduce(MPI_IN_PLACE, hist, nsets * 256, MPI_INT64_T, MPI_SUM, comm);
@@ -82,14 +100,48 @@ cleanup:
       while (d < 255 && rem[i] >= below + h[d]) below += h[d++];
       prefix[i] |= (uint64_t)d << shift;
       rem[i] -= below;
+      if (pass == SCAN_PASSES - 1) mine[i] = local[(int64_t)i * 256 + d];
+    }
+    if (pass == SCAN_PASSES - 1) {
+      /* gather the keys that match the prefix */
+      for (int i = 0; i < nsets && !err; i++) {
+        nk[i] = 0;
+        if (k[i] < 0 || mine[i] == 0) continue;
+        if (!(cand[i] = malloc((size_t)mine[i] * sizeof **cand))) {
+          err = HCSC_ERR(HCSC_ENOMEM, "selection: out of memory");
+          break;
+        }
+        const uint64_t m2 = ~UINT64_C(0) << shift;
+        for (int64_t j = 0; j < n[i]; j++) {
+          uint64_t key = key_of(v[i][j]);
+          if ((key & m2) == prefix[i]) cand[i][nk[i]++] = key;
+        }
+      }
+      err = hcsc_error_agree(comm, err);
+      if (err) break;
+    } else if (pass >= SCAN_PASSES) {
+      /* keep the keys of the chosen digit */
+      for (int i = 0; i < nsets; i++) {
+        if (k[i] < 0) continue;
+        const uint64_t d = (prefix[i] >> shift) & 255;
+        int64_t m = 0;
+        for (int64_t j = 0; j < nk[i]; j++)
+          if (((cand[i][j] >> shift) & 255) == d) cand[i][m++] = cand[i][j];
+        nk[i] = m;
+      }
     }
   }
   for (int i = 0; i < nsets; i++) out[i] = k[i] < 0 ? NAN : value_of(prefix[i]);
   err = hcsc_error_agree(comm, err);
 done:
+  for (int i = 0; cand && i < nsets; i++) free(cand[i]);
+  free(cand);
   free(hist);
+  free(local);
   free(rem);
   free(prefix);
+  free(mine);
+  free(nk);
   return err;
 }
 
