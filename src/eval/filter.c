@@ -62,10 +62,13 @@ int hcsc_gauss_lowpass(const hcsc_grid *g, hcsc_tile *x, double sigma, hcsc_tile
     for (int64_t i = 0; i < nr; i++) {
       const float *src = row + i * wc + R;
       float *dst = &HCSC_TILE_AT(out, c, i, 0);
-      for (int64_t j = 0; j < nc; j++) {
-        float a = 0;
-        for (int t = -R; t <= R; t++) a += w[t + R] * src[j + t];
-        dst[j] = a;
+      /* taps outer, columns inner (vectorised): each output still sums
+       * its taps in the order t = -R..R, as a per-pixel loop would */
+      for (int64_t j = 0; j < nc; j++) dst[j] = 0;
+      for (int t = -R; t <= R; t++) {
+        const float wt = w[t + R];
+        const float *s = src + t;
+        for (int64_t j = 0; j < nc; j++) dst[j] += wt * s[j];
       }
     }
   }
