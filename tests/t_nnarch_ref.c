@@ -388,3 +388,27 @@ void perturb_params(hcsc_nn *net)
       for (int64_t i = 0; i < net->table[p].count; i++) net->params[net->table[p].offset + i] *= 0.5f;
   hcsc_nn_touch(net);
 }
+
+int small_net(hcsc_nn_arch arch, double lowpass, hcsc_nn **out)
+{
+  enum { NB = 4 };
+  hcsc_nn_config c;
+  double U[NB * 2];
+  hcsc_nn_config_default(arch, NB, &c);
+  c.iters = 3;
+  c.natoms[0] = 4;
+  c.ksize[0] = 3;
+  c.lowpass = lowpass;
+  if (arch == HCSC_NN_SSC) c.rank = 2;
+  int err = hcsc_nn_create(&c, out);
+  if (err) return err;
+  /* An orthonormal pair of spectral components (ssc). */
+  for (int b = 0; b < NB; b++) {
+    U[b] = 0.5;
+    U[NB + b] = (b < 2 ? 0.5 : -0.5);
+  }
+  err = hcsc_nn_init(*out, 4242, NULL, 0, arch == HCSC_NN_SSC ? U : NULL);
+  if (err) return err;
+  perturb_params(*out);
+  return 0;
+}

@@ -16,6 +16,10 @@ float *pget(const hcsc_nn *net, const char *name);
  * seed: signs kept, untied operators and per-iteration scalars made to
  * differ), then halve the thresholds (more active codes, more paths). */
 void perturb_params(hcsc_nn *net);
+/* The tiny network of the mask and low-pass tests: arch on 4 bands, T 3,
+ * 4 atoms of 3 x 3 (ssc: r 2 on an orthonormal pair of components), the
+ * given low-pass split, init seed 4242, then perturb_params. */
+int small_net(hcsc_nn_arch arch, double lowpass, hcsc_nn **out);
 /* Fill the halo of a whole-scene tile by the scene-edge rule. */
 void mirror_halo(hcsc_tile *t);
 /* ISTA (momentum 0) or FISTA without restart with dictionary parameter

@@ -73,27 +73,6 @@ static void ref_gauss(const double *in, int64_t C, double *out)
   free(tmp);
 }
 
-static int make_net(hcsc_nn_arch arch, double lowpass, hcsc_nn **out)
-{
-  hcsc_nn_config c;
-  double U[B * 2];
-  hcsc_nn_config_default(arch, B, &c);
-  c.iters = 3;
-  c.natoms[0] = 4;
-  c.ksize[0] = 3;
-  c.lowpass = lowpass;
-  if (arch == HCSC_NN_SSC) c.rank = 2;
-  int err = hcsc_nn_create(&c, out);
-  if (err) return err;
-  for (int b = 0; b < B; b++) {
-    U[b] = 0.5;
-    U[B + b] = (b < 2 ? 0.5 : -0.5);
-  }
-  err = hcsc_nn_init(*out, 4242, NULL, 0, arch == HCSC_NN_SSC ? U : NULL);
-  if (!err) perturb_params(*out);
-  return err;
-}
-
 /* y_ref (whole scene, B x SH x SW) of net on the scene, masked or not. */
 static void reference(hcsc_nn *net, int masked, float *yref)
 {
@@ -151,7 +130,7 @@ static void check_arch(hcsc_nn_arch arch, int masked)
   hcsc_tile x = {0}, y = {0}, m = {0};
   float *yref = malloc(sizeof(float) * B * SH * SW);
   double emax = 0, rmax = 0;
-  TEST_OK(make_net(arch, LP, &net));
+  TEST_OK(small_net(arch, LP, &net));
   if (!net || !yref) goto done;
   reference(net, masked, yref);
   TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, B, SH, SW, NULL, &g));
@@ -205,7 +184,7 @@ static void check_plain(void)
   hcsc_grid *g = NULL;
   hcsc_nn_exec *e = NULL;
   hcsc_tile x = {0}, y1 = {0}, y2 = {0};
-  TEST_OK(make_net(HCSC_NN_LISTA, 0, &net));
+  TEST_OK(small_net(HCSC_NN_LISTA, 0, &net));
   TEST_OK(hcsc_grid_create(MPI_COMM_WORLD, B, SH, SW, NULL, &g));
   if (!net || !g) goto done;
   const hcsc_box box = hcsc_grid_box(g);

@@ -61,28 +61,6 @@ static void fill(hcsc_tile *x, hcsc_tile *c, hcsc_tile *m)
         for (int64_t j = 0; j < bx.nc; j++) HCSC_TILE_AT(m, b, i, j) = mask_at(b, bx.r0 + i, bx.c0 + j);
 }
 
-static int make_net(hcsc_nn_arch arch, hcsc_nn **out)
-{
-  hcsc_nn_config c;
-  double U[B * 2];
-  hcsc_nn_config_default(arch, B, &c);
-  c.iters = 3;
-  c.natoms[0] = 4;
-  c.ksize[0] = 3;
-  if (arch == HCSC_NN_SSC) c.rank = 2;
-  int err = hcsc_nn_create(&c, out);
-  if (err) return err;
-  /* An orthonormal pair of spectral components (ssc). */
-  for (int b = 0; b < B; b++) {
-    U[b] = 0.5;
-    U[B + b] = (b < 2 ? 0.5 : -0.5);
-  }
-  err = hcsc_nn_init(*out, 4242, NULL, 0, arch == HCSC_NN_SSC ? U : NULL);
-  if (err) return err;
-  perturb_params(*out);
-  return 0;
-}
-
 typedef struct {
   hcsc_grid *g;
   hcsc_nn_exec *e;
@@ -192,7 +170,7 @@ static void check_gradients(hcsc_nn_arch arch, int mch)
   runner R;
   char what[96];
   float *dir = NULL, *xdir = NULL;
-  TEST_OK(make_net(arch, &net));
+  TEST_OK(small_net(arch, 0, &net));
   if (!net) return;
   TEST_OK(runner_open(&R, net, MPI_COMM_SELF, PH, PW, mch, 1));
   if (!R.e) goto done;
@@ -247,7 +225,7 @@ static void check_values(hcsc_nn_arch arch)
   hcsc_nn *net = NULL;
   runner R;
   hcsc_tile y0 = {0}, ones = {0};
-  TEST_OK(make_net(arch, &net));
+  TEST_OK(small_net(arch, 0, &net));
   if (!net) return;
   TEST_OK(runner_open(&R, net, MPI_COMM_SELF, PH, PW, B, 0));
   if (!R.e) goto done;
@@ -306,7 +284,7 @@ static void check_distributed(hcsc_nn_arch arch, int mch)
   runner S, D;
   const size_t n = (size_t)(B * SH * SW);
   float *ys = calloc(n, sizeof(float)), *yd = calloc(n, sizeof(float));
-  TEST_OK(make_net(arch, &net));
+  TEST_OK(small_net(arch, 0, &net));
   if (!net || !ys || !yd) goto out;
   TEST_OK(runner_open(&S, net, MPI_COMM_SELF, SH, SW, mch, 0));
   /* NaN under W = 0 in both runs, as a scene with nodata would have. */
